@@ -1,0 +1,85 @@
+import path from 'node:path'
+import type {z} from 'zod'
+
+import {crossCheck, type ConfigFileKey, type PartialConfig} from './cross-checks.js'
+import {interpolateEnv} from './env.js'
+import {type ConfigIssue, formatPath} from './issues.js'
+import {AppConfig} from './schema/app.js'
+import {PolicyConfig} from './schema/policy.js'
+import {SignalsConfig} from './schema/signals.js'
+import {UniverseConfig} from './schema/universe.js'
+import {toConfigIssues} from './zod-issues.js'
+import {positionOf, readYamlFile, type YamlSource} from './yaml-source.js'
+
+export const CONFIG_FILES: Record<ConfigFileKey, {name: string; schema: z.ZodType}> = {
+  app: {name: 'app.yaml', schema: AppConfig},
+  policy: {name: 'policy.yaml', schema: PolicyConfig},
+  universe: {name: 'universe.yaml', schema: UniverseConfig},
+  signals: {name: 'signals.yaml', schema: SignalsConfig},
+}
+
+export interface BotConfig {
+  dir: string
+  app: AppConfig
+  policy: PolicyConfig
+  universe: UniverseConfig
+  signals: SignalsConfig
+}
+
+export interface ValidationReport {
+  ok: boolean
+  files: {file: string; ok: boolean}[]
+  issues: ConfigIssue[]
+  config: BotConfig | null
+}
+
+const KEYS = Object.keys(CONFIG_FILES) as ConfigFileKey[]
+
+/**
+ * The pre-flight check every command runs first: all four files, every problem in one pass, each pinned to
+ * file:line:column. Never throws for bad input.
+ */
+export function validateConfig(dir: string, env: NodeJS.ProcessEnv = process.env): ValidationReport {
+  const issues: ConfigIssue[] = []
+  const sources: Partial<Record<ConfigFileKey, YamlSource>> = {}
+  const parsed: PartialConfig = {}
+  const display = (key: ConfigFileKey) => path.join(dir, CONFIG_FILES[key].name)
+
+  for (const key of KEYS) {
+    const {schema, name} = CONFIG_FILES[key]
+    const read = readYamlFile(path.join(dir, name), display(key))
+    if (!read.ok) {
+      issues.push(read.issue)
+      continue
+    }
+
+    const source = read.source
+    sources[key] = source
+    const env_ = interpolateEnv(source.data, env)
+    for (const m of env_.missing) {
+      const pos = positionOf(source, m.path)
+      issues.push({file: source.file, line: pos?.line ?? null, column: pos?.column ?? null, path: formatPath(m.path), code: 'env_unset', message: `environment variable ${m.name} is not set`})
+    }
+
+    const result = schema.safeParse(env_.data)
+    if (result.success) {
+      if (env_.missing.length === 0) (parsed as Record<string, unknown>)[key] = result.data
+    } else {
+      const unset = new Set(env_.missing.map((m) => formatPath(m.path)))
+      const located = toConfigIssues(result.error.issues, schema, source, env_.secretPaths)
+      issues.push(...located.filter((i) => !unset.has(i.path)))
+    }
+  }
+
+  crossCheck(parsed, (key, p, message, code = 'cross_check') => {
+    const source = sources[key]
+    const pos = source ? positionOf(source, p) : null
+    issues.push({file: display(key), line: pos?.line ?? null, column: pos?.column ?? null, path: formatPath(p), code, message})
+  })
+
+  issues.sort((a, b) => KEYS.findIndex((k) => display(k) === a.file) - KEYS.findIndex((k) => display(k) === b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
+  const files = KEYS.map((k) => ({file: display(k), ok: !issues.some((i) => i.file === display(k))}))
+  const ok = issues.length === 0
+  const config = ok ? {dir, ...(parsed as Required<PartialConfig>)} : null
+  return {ok, files, issues, config}
+}

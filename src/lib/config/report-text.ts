@@ -1,0 +1,19 @@
+import chalk from 'chalk'
+
+import {formatIssue} from './issues.js'
+import type {ValidationReport} from './load.js'
+
+/** The human report: one line per file, every problem, then a one-line verdict. */
+export function renderValidation(report: ValidationReport): string[] {
+  const lines = report.files.map((f) => (f.ok ? `${chalk.green('✅')} ${f.file}` : `${chalk.red('❌')} ${f.file}`))
+  if (report.issues.length > 0) lines.push('', ...report.issues.map((i) => chalk.red(formatIssue(i))))
+  lines.push('', verdict(report))
+  return lines
+}
+
+export function verdict(report: ValidationReport): string {
+  if (report.ok) return chalk.green('✅ All configuration files are valid.')
+  const bad = report.files.filter((f) => !f.ok).length
+  const n = report.issues.length
+  return chalk.red(`❌ ${n} problem${n === 1 ? '' : 's'} in ${bad} file${bad === 1 ? '' : 's'}: bot will not start until ${n === 1 ? 'it is' : 'they are'} fixed.`)
+}
