@@ -1,0 +1,129 @@
+import type {PolicyConfig} from '../config/schema/policy.js'
+import type {MarketSnapshot, PortfolioSnapshot} from '../market/snapshot.js'
+import {positionCapPct} from '../risk/caps.js'
+import {type Denial, evaluateOrder, type ProposedOrder, type RiskContext, type TradingState} from '../risk/checks.js'
+import type {Target} from '../signals/targets.js'
+import {floorToStep} from './amounts.js'
+
+export interface PlannedOrder extends ProposedOrder {
+  action: Target['action']
+  reason: string
+}
+
+export interface DeniedOrder extends ProposedOrder {
+  action: Target['action']
+  denial: Denial
+}
+
+export interface RecentIntent {
+  clientOrderId: string
+  symbol: string
+  side: 'buy' | 'sell'
+  amount: number
+  time: number
+}
+
+export interface PlanInput {
+  targets: readonly Target[]
+  market: MarketSnapshot
+  portfolio: PortfolioSnapshot
+  committed: ReadonlyMap<string, number>
+  atRisk: number
+  policy: PolicyConfig
+  state: TradingState
+  takerFeeBps: number
+  recentIntents: readonly RecentIntent[]
+}
+
+export interface OrderPlan {
+  orders: PlannedOrder[]
+  denied: DeniedOrder[]
+  /** Exposure (% of equity) once every planned order is on the book. */
+  exposureAfterPct: number
+}
+
+/**
+ * Targets -> orders that pass every pre-trade check. Sells first (they only reduce risk), then buys sized
+ * to the room left under the total cap, the position cap, the order limit and free cash. Pure.
+ */
+export function planOrders(input: PlanInput): OrderPlan {
+  const {portfolio, market, policy} = input
+  const orders: PlannedOrder[] = []
+  const denied: DeniedOrder[] = []
+  let atRisk = input.atRisk
+  let cashFree = portfolio.cashFree
+  const context = (o: ProposedOrder): RiskContext => ({
+    policy, state: input.state, now: market.time, equity: portfolio.equity, atRisk, cashFree,
+    positionValue: input.committed.get(o.symbol) ?? 0, positionCapPct: positionCapPct(policy, o.symbol, o.tier),
+    ordersThisCycle: orders.length, takerFeeBps: input.takerFeeBps, market: market.markets.get(o.symbol),
+    ticker: market.tickers.get(o.symbol), duplicateOf: duplicateOf(o, input),
+  })
+  const submit = (target: Target, order: ProposedOrder, fallback?: ProposedOrder) => {
+    const denial = evaluateOrder(order, context(order))
+    if (!denial) {
+      orders.push({...order, action: target.action, reason: target.reason})
+      if (order.side === 'buy') {
+        atRisk += order.amount * order.price
+        cashFree -= order.amount * order.price * (1 + input.takerFeeBps / 1e4)
+      }
+
+      return
+    }
+
+    const shown = fallback ?? order
+    denied.push({...shown, action: target.action, denial: fallback ? evaluateOrder(fallback, context(fallback)) ?? denial : denial})
+  }
+
+  for (const target of input.targets) {
+    if (target.action !== 'exit' && target.action !== 'reduce') continue
+    const sell = sizeSell(target, input)
+    if (sell) submit(target, sell)
+  }
+
+  for (const target of input.targets) {
+    if (target.action !== 'enter') continue
+    const buy = sizeBuy(target, input, atRisk, cashFree)
+    if (buy) submit(target, buy.clipped, buy.clipped.amount * buy.clipped.price < policy.risk.min_order_notional ? buy.wanted : undefined)
+  }
+
+  return {orders, denied, exposureAfterPct: portfolio.equity > 0 ? (atRisk / portfolio.equity) * 100 : 0}
+}
+
+function sizeSell(target: Target, input: PlanInput): ProposedOrder | null {
+  const holding = input.portfolio.holdings.get(target.symbol)
+  const m = input.market.markets.get(target.symbol)
+  const t = input.market.tickers.get(target.symbol)
+  if (!holding || !m || !t) return null
+  const wanted = target.action === 'exit' ? holding.free : (holding.value - target.value) / t.bid
+  let amount = floorToStep(Math.min(wanted, holding.free), m.amountStep)
+  // Never leave a remainder too small to sell later.
+  if ((holding.free - amount) * t.bid < input.policy.risk.min_order_notional) amount = floorToStep(holding.free, m.amountStep)
+  return amount > 0 ? {symbol: target.symbol, tier: target.tier, side: 'sell', amount, price: t.bid} : null
+}
+
+function sizeBuy(target: Target, input: PlanInput, atRisk: number, cashFree: number): {wanted: ProposedOrder; clipped: ProposedOrder} | null {
+  const m = input.market.markets.get(target.symbol)
+  const t = input.market.tickers.get(target.symbol)
+  if (!m || !t) return null
+  const {policy, portfolio} = input
+  const equity = portfolio.equity
+  const want = Math.min(target.value - (input.committed.get(target.symbol) ?? 0), policy.risk.max_order_notional)
+  if (want <= 0) return null
+  const rooms = [
+    want,
+    (policy.risk.max_total_at_risk_pct / 100) * equity - atRisk,
+    (positionCapPct(policy, target.symbol, target.tier) / 100) * equity - (input.committed.get(target.symbol) ?? 0),
+    cashFree / (1 + input.takerFeeBps / 1e4),
+  ]
+  const notional = Math.max(0, Math.min(...rooms))
+  const order = (n: number): ProposedOrder => ({symbol: target.symbol, tier: target.tier, side: 'buy', amount: floorToStep(n / t.ask, m.amountStep), price: t.ask})
+  return {wanted: order(want), clipped: order(notional)}
+}
+
+function duplicateOf(o: ProposedOrder, input: PlanInput): string | null {
+  const open = input.portfolio.openOrders.find((x) => x.symbol === o.symbol && x.status === 'open')
+  if (open) return `open ${open.side} order ${open.clientOrderId}`
+  const windowMs = input.policy.risk.duplicate_window_seconds * 1000
+  const recent = input.recentIntents.find((i) => i.symbol === o.symbol && i.side === o.side && Math.abs(i.amount - o.amount) <= o.amount * 1e-9 && input.market.time - i.time < windowMs)
+  return recent ? `order ${recent.clientOrderId} sent ${((input.market.time - recent.time) / 1000).toFixed(0)} s ago` : null
+}

@@ -1,0 +1,46 @@
+import type {Balances, MarketInfo, OrderState, Ticker} from '../exchange/port.js'
+
+/** What the exchange looked like at one instant: the only market input decisions get. */
+export interface MarketSnapshot {
+  time: number
+  markets: Map<string, MarketInfo>
+  tickers: Map<string, Ticker>
+}
+
+export interface Holding {
+  symbol: string
+  /** Base units held in total (free + reserved by open sells). */
+  amount: number
+  free: number
+  price: number
+  value: number
+}
+
+export interface PortfolioSnapshot {
+  quote: string
+  /** Quote currency held in total, and the part not reserved by open orders. */
+  cash: number
+  cashFree: number
+  holdings: Map<string, Holding>
+  openOrders: OrderState[]
+  /** Cash plus the value of every holding at the last price. */
+  equity: number
+}
+
+/** Value the account: every balance in a currency with a `<CUR>-<quote>` market counts at its last price. */
+export function buildPortfolio(quote: string, balances: Balances, tickers: Map<string, Ticker>, openOrders: OrderState[]): PortfolioSnapshot {
+  const holdings = new Map<string, Holding>()
+  const cashBalance = balances[quote]
+  let equity = cashBalance?.total ?? 0
+  for (const [currency, balance] of Object.entries(balances)) {
+    if (currency === quote || balance.total <= 0) continue
+    const symbol = `${currency}-${quote}`
+    const ticker = tickers.get(symbol)
+    const price = ticker?.last ?? 0
+    const value = balance.total * price
+    equity += value
+    holdings.set(symbol, {symbol, amount: balance.total, free: balance.free, price, value})
+  }
+
+  return {quote, cash: cashBalance?.total ?? 0, cashFree: cashBalance?.free ?? 0, holdings, openOrders, equity}
+}

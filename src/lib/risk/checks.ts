@@ -1,0 +1,116 @@
+import type {PolicyConfig} from '../config/schema/policy.js'
+import type {MarketInfo, Side, Ticker} from '../exchange/port.js'
+import {isMultipleOf} from '../execution/amounts.js'
+
+/** Stable denial codes: the same strings appear in the audit log, the output and metric labels. */
+export type DenialCode =
+  | 'KILL_SWITCH' | 'EXPOSURE_CAP' | 'TIER_POSITION_CAP' | 'MIN_NOTIONAL' | 'MAX_ORDER_NOTIONAL' | 'PRICE_COLLAR'
+  | 'ORDER_BUDGET' | 'DUPLICATE_ORDER' | 'STALE_QUOTE' | 'INSUFFICIENT_FUNDS' | 'PRECISION' | 'NO_MARKET'
+
+export interface Denial {
+  code: DenialCode
+  message: string
+}
+
+export type TradingState = 'active' | 'halted'
+
+export interface ProposedOrder {
+  symbol: string
+  tier: string
+  side: Side
+  amount: number
+  /** Expected execution price (ask for buys, bid for sells). */
+  price: number
+}
+
+/** Everything a check may look at; `atRisk`, `orders` and `cashFree` already include orders approved earlier this cycle. */
+export interface RiskContext {
+  policy: PolicyConfig
+  state: TradingState
+  now: number
+  equity: number
+  atRisk: number
+  /** This symbol's holding value plus its open buys. */
+  positionValue: number
+  positionCapPct: number
+  ordersThisCycle: number
+  cashFree: number
+  takerFeeBps: number
+  market: MarketInfo | undefined
+  ticker: Ticker | undefined
+  /** Open orders or recent intents on the same symbol and side with this amount, or any open order on it. */
+  duplicateOf: string | null
+}
+
+type Check = (o: ProposedOrder, c: RiskContext) => Denial | null
+const deny = (code: DenialCode, message: string): Denial => ({code, message})
+const notional = (o: ProposedOrder) => o.amount * o.price
+const money = (n: number) => n.toFixed(2)
+
+export const checkTradingState: Check = (_o, c) => (c.state === 'halted' ? deny('KILL_SWITCH', 'trading is halted by the kill switch') : null)
+
+export const checkMarket: Check = (o, c) => (c.market && c.ticker ? null : deny('NO_MARKET', `${o.symbol} has no market or price`))
+
+export const checkOrderBudget: Check = (_o, c) =>
+  c.ordersThisCycle >= c.policy.risk.max_orders_per_cycle ? deny('ORDER_BUDGET', `already ${c.ordersThisCycle} orders this cycle (max_orders_per_cycle)`) : null
+
+export const checkPrecision: Check = (o, c) =>
+  !(o.amount > 0) || !isMultipleOf(o.amount, c.market!.amountStep) || o.amount < c.market!.minAmount
+    ? deny('PRECISION', `amount ${o.amount} is not a positive multiple of ${c.market!.amountStep} >= ${c.market!.minAmount}`)
+    : null
+
+export const checkMinNotional: Check = (o, c) => {
+  const min = Math.max(c.policy.risk.min_order_notional, c.market!.minNotional)
+  return notional(o) < min ? deny('MIN_NOTIONAL', `notional ${money(notional(o))} < minimum ${money(min)}`) : null
+}
+
+export const checkMaxNotional: Check = (o, c) =>
+  notional(o) > c.policy.risk.max_order_notional ? deny('MAX_ORDER_NOTIONAL', `notional ${money(notional(o))} > max_order_notional ${c.policy.risk.max_order_notional}`) : null
+
+export const checkStaleQuote: Check = (_o, c) => {
+  const age = (c.now - c.ticker!.timestamp) / 1000
+  return age > c.policy.risk.max_quote_age_seconds ? deny('STALE_QUOTE', `price is ${age.toFixed(0)} s old (max_quote_age_seconds ${c.policy.risk.max_quote_age_seconds})`) : null
+}
+
+export const checkPriceCollar: Check = (o, c) => {
+  const mid = (c.ticker!.bid + c.ticker!.ask) / 2
+  const off = (Math.abs(o.price - mid) / mid) * 100
+  return off > c.policy.risk.price_collar_pct ? deny('PRICE_COLLAR', `price ${o.price} is ${off.toFixed(2)}% from mid ${mid} (price_collar_pct ${c.policy.risk.price_collar_pct})`) : null
+}
+
+/** Buys only: sells always reduce exposure. */
+export const checkExposureCap: Check = (o, c) => {
+  if (o.side !== 'buy') return null
+  const after = ((c.atRisk + notional(o)) / c.equity) * 100
+  const cap = c.policy.risk.max_total_at_risk_pct
+  return !(after <= cap) ? deny('EXPOSURE_CAP', `exposure would be ${after.toFixed(2)}% > cap ${cap}%`) : null
+}
+
+export const checkPositionCap: Check = (o, c) => {
+  if (o.side !== 'buy') return null
+  const after = ((c.positionValue + notional(o)) / c.equity) * 100
+  return after > c.positionCapPct ? deny('TIER_POSITION_CAP', `${o.symbol} would be ${after.toFixed(2)}% of equity > its ${c.positionCapPct}% cap`) : null
+}
+
+export const checkFunds: Check = (o, c) => {
+  if (o.side !== 'buy') return null
+  const cost = notional(o) * (1 + c.takerFeeBps / 1e4)
+  return cost > c.cashFree ? deny('INSUFFICIENT_FUNDS', `needs ${money(cost)} ${c.market!.quote}, ${money(c.cashFree)} free`) : null
+}
+
+export const checkDuplicate: Check = (_o, c) => (c.duplicateOf ? deny('DUPLICATE_ORDER', `same as ${c.duplicateOf}`) : null)
+
+/** In order: the first denial wins. Nothing reaches the exchange without passing all of them. */
+export const PRE_TRADE_CHECKS: readonly Check[] = [
+  checkTradingState, checkMarket, checkOrderBudget, checkDuplicate, checkPrecision, checkMinNotional, checkMaxNotional,
+  checkStaleQuote, checkPriceCollar, checkExposureCap, checkPositionCap, checkFunds,
+]
+
+export function evaluateOrder(order: ProposedOrder, context: RiskContext): Denial | null {
+  for (const check of PRE_TRADE_CHECKS) {
+    const denial = check(order, context)
+    if (denial) return denial
+  }
+
+  return null
+}

@@ -1,0 +1,69 @@
+import type {PolicyConfig} from '../config/schema/policy.js'
+import type {SignalsConfig} from '../config/schema/signals.js'
+import type {PortfolioSnapshot} from '../market/snapshot.js'
+import {positionCapPct} from '../risk/caps.js'
+import type {Universe} from '../universe/eligibility.js'
+
+export type TargetAction = 'enter' | 'hold' | 'reduce' | 'exit'
+
+export interface Target {
+  symbol: string
+  tier: string
+  action: TargetAction
+  /** Wanted position value in quote currency. */
+  value: number
+  score: number | null
+  reason: string
+}
+
+export interface TargetInput {
+  universe: Universe
+  scores: ReadonlyMap<string, number | null>
+  portfolio: PortfolioSnapshot
+  /** Value already held or on order per symbol (holding + open buys). */
+  committed: ReadonlyMap<string, number>
+  tierOf: ReadonlyMap<string, string>
+  policy: PolicyConfig
+  signals: SignalsConfig
+}
+
+/**
+ * Scores -> wanted positions. Held positions stay until their score falls to exit_threshold (hysteresis, so
+ * a score hovering at the entry line does not churn); free slots go to the best new scores. Pure.
+ */
+export function chooseTargets(input: TargetInput): Target[] {
+  const {portfolio, policy, signals, committed} = input
+  const equity = portfolio.equity
+  const dust = policy.risk.min_order_notional
+  const targets: Target[] = []
+  let kept = 0
+  for (const [symbol, value] of [...committed].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const tier = input.tierOf.get(symbol)
+    if (tier === undefined || value < dust) continue // not ours to manage, or dust
+    const score = input.scores.get(symbol) ?? null
+    if (score !== null && score <= signals.exit_threshold) {
+      targets.push({symbol, tier, action: 'exit', value: 0, score, reason: `score ${score.toFixed(3)} <= exit ${signals.exit_threshold}`})
+      continue
+    }
+
+    kept++
+    const capValue = (positionCapPct(policy, symbol, tier) / 100) * equity
+    if (value > capValue + dust) targets.push({symbol, tier, action: 'reduce', value: capValue, score, reason: `position above its ${positionCapPct(policy, symbol, tier)}% cap`})
+    else targets.push({symbol, tier, action: 'hold', value, score, reason: 'held'})
+  }
+
+  const slots = signals.max_positions - kept
+  if (slots <= 0) return targets
+  const candidates = input.universe.eligible
+    .map((e) => ({...e, score: input.scores.get(e.symbol) ?? null}))
+    .filter((e) => e.score !== null && e.score >= signals.entry_threshold && (committed.get(e.symbol) ?? 0) < dust)
+    .sort((a, b) => b.score! - a.score! || (a.symbol < b.symbol ? -1 : 1))
+    .slice(0, slots)
+  const perPosition = policy.risk.max_total_at_risk_pct / signals.max_positions
+  for (const c of candidates) {
+    const pct = Math.min(perPosition, positionCapPct(policy, c.symbol, c.tier))
+    targets.push({symbol: c.symbol, tier: c.tier, action: 'enter', value: (pct / 100) * equity, score: c.score, reason: `score ${c.score!.toFixed(3)} >= entry ${signals.entry_threshold}`})
+  }
+
+  return targets
+}

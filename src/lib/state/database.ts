@@ -1,0 +1,62 @@
+import Database from 'better-sqlite3'
+import {mkdirSync} from 'node:fs'
+import path from 'node:path'
+
+import {BotError} from '../errors.js'
+
+/** Versioned migrations: entry i brings the schema from version i to i + 1. Never edit a released one. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE cycles (
+     cycle INTEGER PRIMARY KEY, time INTEGER NOT NULL, status TEXT NOT NULL,
+     equity REAL NOT NULL, cash REAL NOT NULL, exposure_pct REAL NOT NULL, exposure_after_pct REAL NOT NULL,
+     orders INTEGER NOT NULL DEFAULT 0, denied INTEGER NOT NULL DEFAULT 0, halted INTEGER NOT NULL DEFAULT 0);
+   CREATE TABLE orders (
+     client_order_id TEXT PRIMARY KEY, cycle INTEGER NOT NULL, leg INTEGER NOT NULL, time INTEGER NOT NULL,
+     symbol TEXT NOT NULL, side TEXT NOT NULL, type TEXT NOT NULL, amount REAL NOT NULL, price REAL NOT NULL,
+     action TEXT NOT NULL, reason TEXT NOT NULL, status TEXT NOT NULL, exchange_order_id TEXT,
+     filled REAL NOT NULL DEFAULT 0, average_price REAL, fee REAL NOT NULL DEFAULT 0, error TEXT,
+     UNIQUE (cycle, leg));
+   CREATE INDEX orders_status ON orders(status);
+   CREATE TABLE fills (
+     id INTEGER PRIMARY KEY, client_order_id TEXT NOT NULL REFERENCES orders(client_order_id), time INTEGER NOT NULL,
+     symbol TEXT NOT NULL, side TEXT NOT NULL, amount REAL NOT NULL, price REAL NOT NULL, fee REAL NOT NULL);
+   CREATE TABLE positions (symbol TEXT PRIMARY KEY, amount REAL NOT NULL, cost REAL NOT NULL);
+   CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
+   CREATE TABLE anchors (symbol TEXT PRIMARY KEY, first_bar_time INTEGER NOT NULL);
+   CREATE TABLE eligibility (symbol TEXT PRIMARY KEY, status TEXT NOT NULL);
+   CREATE TABLE audit (
+     seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL,
+     prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+   CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;`,
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/** Open (or create) a WAL-mode SQLite file and bring its schema up to date in one transaction. */
+export function openDatabase(file: string): Database.Database {
+  mkdirSync(path.dirname(file), {recursive: true})
+  let db: Database.Database
+  try {
+    db = new Database(file)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000')
+  } catch (error) {
+    throw new BotError(`cannot open state database ${file}: ${(error as Error).message}`, 'STATE_UNREADABLE')
+  }
+
+  const version = db.pragma('user_version', {simple: true}) as number
+  if (version > SCHEMA_VERSION) {
+    db.close()
+    throw new BotError(`state database ${file} has schema version ${version}, newer than this bot (${SCHEMA_VERSION}); upgrade bot`, 'STATE_TOO_NEW')
+  }
+
+  db.transaction(() => {
+    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v])
+    db.pragma(`user_version = ${SCHEMA_VERSION}`)
+  })()
+  return db
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+
+import {floorToStep, isMultipleOf} from '../../src/lib/execution/amounts.js'
+import {planOrders} from '../../src/lib/execution/plan.js'
+import {buildPortfolio} from '../../src/lib/market/snapshot.js'
+import {evaluateOrder, type RiskContext} from '../../src/lib/risk/checks.js'
+import {atRiskValue, exposurePct} from '../../src/lib/risk/exposure.js'
+import type {Target} from '../../src/lib/signals/targets.js'
+import {defaultConfig, market, openOrder, snapshotOf, ticker} from '../helpers/fixtures.js'
+
+const policy = defaultConfig().policy
+
+function context(overrides: Partial<RiskContext> = {}): RiskContext {
+  return {
+    policy, state: 'active', now: 1_700_000_000_000, equity: 100_000, atRisk: 0, positionValue: 0, positionCapPct: 10,
+    ordersThisCycle: 0, cashFree: 100_000, takerFeeBps: 60, market: market('BTC-USD'), ticker: ticker('BTC-USD', 40000), duplicateOf: null, ...overrides,
+  }
+}
+
+const buy = (amount: number, price = 40004) => ({symbol: 'BTC-USD', tier: 'tier1', side: 'buy' as const, amount, price})
+
+describe('pre-trade risk checks', () => {
+  const cases: [string, Partial<RiskContext>, ReturnType<typeof buy>, string | null][] = [
+    ['a sound order passes', {}, buy(0.1), null],
+    ['kill switch halts everything', {state: 'halted'}, buy(0.1), 'KILL_SWITCH'],
+    ['order budget', {ordersThisCycle: policy.risk.max_orders_per_cycle}, buy(0.1), 'ORDER_BUDGET'],
+    ['duplicate', {duplicateOf: 'open buy order c-1'}, buy(0.1), 'DUPLICATE_ORDER'],
+    ['amount off the step', {}, buy(0.12345), 'PRECISION'],
+    ['below min notional', {}, buy(0.0002), 'MIN_NOTIONAL'],
+    ['above max order notional', {}, buy(0.2), 'MAX_ORDER_NOTIONAL'],
+    ['stale price', {ticker: ticker('BTC-USD', 40000, {timestamp: 1_700_000_000_000 - 3 * 3600_000})}, buy(0.1), 'STALE_QUOTE'],
+    ['price far from mid', {}, buy(0.1, 42000), 'PRICE_COLLAR'],
+    ['exposure cap', {atRisk: 22_000}, buy(0.1), 'EXPOSURE_CAP'],
+    ['position cap', {positionValue: 7_000}, buy(0.1), 'TIER_POSITION_CAP'],
+    ['not enough cash', {cashFree: 3_000}, buy(0.1), 'INSUFFICIENT_FUNDS'],
+  ]
+  for (const [name, ctx, order, code] of cases) {
+    it(`${name} -> ${code ?? 'approved'}`, () => {
+      assert.equal(evaluateOrder(order, context(ctx))?.code ?? null, code)
+    })
+  }
+
+  it('sells are never denied for exposure or position caps (they reduce risk)', () => {
+    assert.equal(evaluateOrder({...buy(0.1, 39996), side: 'sell'}, context({atRisk: 90_000, positionValue: 90_000})), null)
+  })
+})
+
+describe('amounts', () => {
+  it('floors to the exchange step without binary noise', () => {
+    assert.equal(floorToStep(0.30000000000000004, 0.1), 0.3)
+    assert.equal(floorToStep(1.23456789, 0.001), 1.234)
+    assert.equal(floorToStep(12345.6, 10), 12340)
+    assert.ok(isMultipleOf(0.3, 0.1))
+    assert.ok(!isMultipleOf(0.35, 0.1))
+  })
+})
+
+describe('order plan', () => {
+  const prices = [ticker('BTC-USD', 40000), ticker('ETH-USD', 2000), ticker('AVAX-USD', 20)]
+  const snap = snapshotOf(prices)
+  const enter = (symbol: string, tier: string, value: number): Target => ({symbol, tier, action: 'enter', value, score: 0.5, reason: 'test'})
+
+  function plan(balances: Record<string, number>, targets: Target[], open = [] as ReturnType<typeof openOrder>[]) {
+    const b = Object.fromEntries(Object.entries(balances).map(([k, v]) => [k, {free: v, total: v}]))
+    const portfolio = buildPortfolio('USD', b, snap.tickers, open)
+    const committed = new Map<string, number>([...portfolio.holdings.values()].map((h) => [h.symbol, h.value]))
+    const atRisk = atRiskValue(portfolio, (s) => snap.tickers.get(s)?.last)
+    return {portfolio, atRisk, plan: planOrders({targets, market: snap, portfolio, committed, atRisk, policy, state: 'active', takerFeeBps: 60, recentIntents: []})}
+  }
+
+  it('clips buys to the room under the exposure cap and never plans above it', () => {
+    // 20% already at risk in BTC; two entries want 5% each: only 5% of room is left.
+    const {plan: p, portfolio} = plan({USD: 80_000, BTC: 0.5}, [enter('ETH-USD', 'tier1', 5000), enter('AVAX-USD', 'tier2', 5000)])
+    assert.ok(p.exposureAfterPct <= policy.risk.max_total_at_risk_pct + 1e-9, `planned ${p.exposureAfterPct}%`)
+    const spent = p.orders.reduce((s, o) => s + o.amount * o.price, 0)
+    assert.ok(spent <= 0.25 * portfolio.equity - 20_000 + 1e-6)
+    assert.ok(p.orders.length >= 1)
+    for (const o of p.orders) assert.ok(isMultipleOf(o.amount, 0.0001))
+  })
+
+  it('denies a buy with a code when there is no room at all', () => {
+    const {plan: p} = plan({USD: 70_000, BTC: 0.75}, [enter('ETH-USD', 'tier1', 5000)])
+    assert.equal(p.orders.length, 0)
+    assert.equal(p.denied[0].denial.code, 'EXPOSURE_CAP')
+  })
+
+  it('does not stack a second order on a symbol with an open order', () => {
+    const {plan: p} = plan({USD: 100_000}, [enter('ETH-USD', 'tier1', 5000)], [openOrder('ETH-USD', 'buy', 1, 2000)])
+    assert.equal(p.denied[0].denial.code, 'DUPLICATE_ORDER')
+  })
+
+  it('counts open buys as exposure', () => {
+    const {portfolio, atRisk} = plan({USD: 100_000}, [], [openOrder('ETH-USD', 'buy', 5, 2000)])
+    assert.equal(exposurePct(atRisk, portfolio.equity), 10)
+  })
+
+  it('sells a whole holding on exit, so no unsellable dust is left', () => {
+    const {plan: p} = plan({USD: 90_000, ETH: 1.23456}, [{symbol: 'ETH-USD', tier: 'tier1', action: 'exit', value: 0, score: -0.5, reason: 'exit'}])
+    assert.equal(p.orders[0].side, 'sell')
+    assert.equal(p.orders[0].amount, 1.2345)
+  })
+})

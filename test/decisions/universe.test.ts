@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict'
+
+import {selectUniverse} from '../../src/lib/universe/eligibility.js'
+import {defaultConfig, snapshotOf, ticker} from '../helpers/fixtures.js'
+
+describe('universe eligibility', () => {
+  const config = defaultConfig().universe
+
+  it('excludes thin and wide symbols with a reason, and lets forced symbols bypass the filters', () => {
+    const snap = snapshotOf([
+      ticker('BTC-USD', 40000, {quoteVolume24h: 1}), // forced: volume ignored
+      ticker('ETH-USD', 2000, {bid: 1900, ask: 2100}), // forced: spread ignored
+      ticker('AVAX-USD', 20, {quoteVolume24h: 50e6}),
+      ticker('LINK-USD', 15, {quoteVolume24h: 9e6}), // below tier2's 10M
+      ticker('XRP-USD', 0.6, {quoteVolume24h: 50e6, bid: 0.59, ask: 0.61}), // 3.3% spread > 0.2%
+    ])
+    const u = selectUniverse(config, snap)
+    const eligible = new Map(u.eligible.map((e) => [e.symbol, e]))
+    assert.equal(eligible.get('BTC-USD')?.forced, true)
+    assert.equal(eligible.get('ETH-USD')?.forced, true)
+    assert.equal(eligible.get('AVAX-USD')?.forced, false)
+    const excluded = new Map(u.excluded.map((x) => [x.symbol, x]))
+    assert.equal(excluded.get('LINK-USD')?.code, 'LOW_VOLUME')
+    assert.match(excluded.get('LINK-USD')!.reason, /9\.00M < 10\.00M/)
+    assert.equal(excluded.get('XRP-USD')?.code, 'WIDE_SPREAD')
+    assert.equal(excluded.get('SOL-USD')?.code, 'NOT_LISTED', 'a forced symbol still needs a market')
+    // every configured symbol is accounted for exactly once
+    const all = Object.values(config.tiers).flatMap((t) => t.symbols)
+    assert.equal(u.eligible.length + u.excluded.length, all.length)
+  })
+
+  it('honours excluded_symbols even for liquid symbols', () => {
+    const u = selectUniverse({...config, excluded_symbols: ['AVAX-USD']}, snapshotOf([ticker('AVAX-USD', 20, {quoteVolume24h: 1e9})]))
+    assert.equal(u.excluded.find((x) => x.symbol === 'AVAX-USD')?.code, 'EXCLUDED_BY_CONFIG')
+  })
+})
