@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {openDatabase, SCHEMA_VERSION} from '../../src/lib/state/database.js'
+import {acquireLock} from '../../src/lib/state/lock.js'
+import {StateStore} from '../../src/lib/state/store.js'
+import {tempDir} from '../helpers/fixtures.js'
+
+describe('state store', () => {
+  let t: ReturnType<typeof tempDir>
+  beforeEach(() => { t = tempDir() })
+  afterEach(() => t.cleanup())
+
+  it('creates a WAL database at the current schema version and reopens it unchanged', () => {
+    const store = StateStore.open(t.dir)
+    store.setMeta('k', 'v')
+    store.close()
+    const db = openDatabase(path.join(t.dir, 'bot.sqlite'))
+    assert.equal(db.pragma('journal_mode', {simple: true}), 'wal')
+    assert.equal(db.pragma('user_version', {simple: true}), SCHEMA_VERSION)
+    db.close()
+    const again = StateStore.open(t.dir)
+    assert.equal(again.getMeta('k'), 'v')
+    again.close()
+  })
+
+  it('refuses a database written by a newer bot', () => {
+    const db = openDatabase(path.join(t.dir, 'bot.sqlite'))
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
+    db.close()
+    assert.throws(() => StateStore.open(t.dir), /newer than this bot/)
+  })
+
+  it('keeps average cost basis through buys and partial sells', () => {
+    const store = StateStore.open(t.dir)
+    store.insertOrder({client_order_id: 'a', cycle: 1, leg: 0, time: 1, symbol: 'ETH-USD', side: 'buy', type: 'market', amount: 2, price: 100, action: 'enter', reason: 't', status: 'intent'})
+    store.recordFill({client_order_id: 'a', time: 1, symbol: 'ETH-USD', side: 'buy', amount: 1, price: 100, fee: 1})
+    store.recordFill({client_order_id: 'a', time: 2, symbol: 'ETH-USD', side: 'buy', amount: 1, price: 200, fee: 1})
+    store.recordFill({client_order_id: 'a', time: 3, symbol: 'ETH-USD', side: 'sell', amount: 0.5, price: 300, fee: 1})
+    const [pos] = store.positions()
+    assert.equal(pos.amount, 1.5)
+    assert.ok(Math.abs(pos.cost - 302 * 0.75) < 1e-9)
+    store.close()
+  })
+})
+
+describe('audit log', () => {
+  let t: ReturnType<typeof tempDir>
+  beforeEach(() => { t = tempDir() })
+  afterEach(() => t.cleanup())
+
+  it('chains entries and detects an edited entry', () => {
+    const store = StateStore.open(t.dir)
+    store.transaction(() => {
+      for (let i = 0; i < 5; i++) store.audit.append(1000 + i, 'test', {i})
+    })
+    assert.deepEqual(store.audit.verify(), {ok: true, entries: 5, head: store.audit.headHash(), brokenAt: null})
+    store.db.exec('DROP TRIGGER audit_no_update') // an attacker with file access can do this too
+    store.db.prepare("UPDATE audit SET data = '{\"i\":42}' WHERE seq = 3").run()
+    const v = store.audit.verify()
+    assert.equal(v.ok, false)
+    assert.equal(v.brokenAt, 3)
+    store.close()
+  })
+
+  it('refuses updates and deletes through the database', () => {
+    const store = StateStore.open(t.dir)
+    store.audit.append(1, 'test', {})
+    assert.throws(() => store.db.prepare('DELETE FROM audit').run(), /append-only/)
+    assert.throws(() => store.db.prepare("UPDATE audit SET kind = 'x'").run(), /append-only/)
+    store.close()
+  })
+
+  it('keeps the chain consistent when a transaction rolls back', () => {
+    const store = StateStore.open(t.dir)
+    store.audit.append(1, 'a', {})
+    assert.throws(() => store.transaction(() => {
+      store.audit.append(2, 'b', {})
+      throw new Error('boom')
+    }))
+    store.audit.append(3, 'c', {})
+    assert.equal(store.audit.verify().ok, true)
+    assert.equal(store.audit.verify().entries, 2)
+    store.close()
+  })
+})
+
+describe('state dir lock', () => {
+  let t: ReturnType<typeof tempDir>
+  beforeEach(() => { t = tempDir() })
+  afterEach(() => t.cleanup())
+
+  it('refuses a second holder and names the pid that holds it', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'])
+    try {
+      writeFileSync(path.join(t.dir, 'bot.lock'), `${child.pid}\n`)
+      assert.throws(() => acquireLock(t.dir), new RegExp(`pid ${child.pid}`))
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+
+  it('takes over a stale lock whose process is gone, and releases it', async () => {
+    const child = spawn(process.execPath, ['-e', '0'])
+    await new Promise((r) => child.on('exit', r))
+    writeFileSync(path.join(t.dir, 'bot.lock'), `${child.pid}\n`)
+    const lock = acquireLock(t.dir)
+    assert.equal(readFileSync(lock.file, 'utf8').trim(), String(process.pid))
+    lock.release()
+    assert.equal(existsSync(lock.file), false)
+  })
+})
