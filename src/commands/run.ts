@@ -1,0 +1,61 @@
+import {Flags} from '@oclif/core'
+import ora from 'ora'
+
+import {BotCommand} from '../lib/cli/bot-command.js'
+import {renderEvent, renderSummary} from '../lib/cli/render-run.js'
+import type {EngineEvent} from '../lib/engine/events.js'
+import {runBot} from '../lib/engine/loop.js'
+import type {RunSummary} from '../lib/engine/summary.js'
+
+export default class Run extends BotCommand {
+  static override summary = 'Run the autonomous trading loop.'
+  static override description = 'Validates the config, takes the state-dir lock, then cycles: kill switch, reconcile, snapshot, universe, signals, risk, execute, record. On the simulated exchange it replays market data as fast as possible and resumes where a previous run stopped. SIGINT/SIGTERM finish the current cycle and exit 0.'
+  static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --cycles 24 --json', '<%= config.bin %> run --state-dir /var/lib/bot --interval 1']
+  static override flags = {
+    'state-dir': Flags.directory({description: 'State folder (SQLite state, audit log, lock, KILL_SWITCH); default: app.yaml state.dir'}),
+    cycles: Flags.integer({description: 'Stop after this many cycles', min: 1}),
+    interval: Flags.integer({description: 'Seconds between cycles (default: as fast as possible on the sim, loop.interval_seconds on a real exchange)', min: 0}),
+    live: Flags.boolean({description: 'Confirm live trading (app.yaml must also say mode: live)', default: false}),
+    verbose: Flags.boolean({char: 'v', description: 'Also print every order, denial and reconciliation', default: false}),
+  }
+
+  async run(): Promise<RunSummary> {
+    const {flags} = await this.parse(Run)
+    const json = this.jsonEnabled()
+    const stop = new AbortController()
+    const onSignal = () => stop.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    const spinner = !json && process.stderr.isTTY ? ora({stream: process.stderr, text: 'starting'}).start() : null
+    const print = (line: string) => {
+      spinner?.clear()
+      this.log(line)
+      spinner?.render()
+    }
+
+    try {
+      const summary = await runBot({
+        configDir: flags['config-dir'], stateDir: flags['state-dir'], cycles: flags.cycles, intervalSeconds: flags.interval, live: flags.live, stop: stop.signal,
+        observe: (e: EngineEvent) => {
+          if (json) return this.logJson(e)
+          const line = renderEvent(e, flags.verbose)
+          if (line !== null) print(line)
+          if (spinner && e.type === 'cycle') spinner.text = `cycle ${e.report.cycle}`
+        },
+        onStart: (info) => (json ? this.logJson({type: 'start', ...info}) : print(`bot: ${info.description}; state ${info.stateDir}${info.resumedFrom ? `, resuming after cycle ${info.resumedFrom}` : ''}`)),
+      })
+      spinner?.stop()
+      if (!json) for (const line of renderSummary(summary)) this.log(line)
+      return {type: 'summary', ...summary} as RunSummary
+    } finally {
+      spinner?.stop()
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  }
+
+  /** JSON lines: every event and the final summary on one line each. */
+  protected override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json)}\n`)
+  }
+}

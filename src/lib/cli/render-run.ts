@@ -1,0 +1,49 @@
+import chalk from 'chalk'
+
+import type {CycleReport, EngineEvent} from '../engine/events.js'
+import type {RunSummary} from '../engine/summary.js'
+
+const num = (n: number, digits = 2) => n.toLocaleString('en-US', {minimumFractionDigits: digits, maximumFractionDigits: digits})
+const signed = (n: number, digits = 2) => `${n >= 0 ? '+' : ''}${num(n, digits)}`
+const time = (t: number) => new Date(t).toISOString().slice(0, 16).replace('T', ' ')
+
+export function renderCycle(r: CycleReport): string {
+  const over = r.exposureAfterPct > r.capPct + 1e-9
+  const exposure = `${num(r.exposurePct, 1)}% -> ${num(r.exposureAfterPct, 1)}% / ${num(r.capPct, 1)}%`
+  const pnl = r.pnl >= 0 ? chalk.green(signed(r.pnl)) : chalk.red(signed(r.pnl))
+  const flags = `${r.halted ? chalk.red(' HALTED') : ''}${r.resumed ? chalk.yellow(' resumed') : ''}`
+  return `#${String(r.cycle).padEnd(4)} ${time(r.time)}  equity ${num(r.equity)}  exposure ${over ? chalk.red(exposure) : exposure}  orders ${r.orders}  denied ${r.denied}  fills ${r.fills}  P&L ${pnl}${flags}`
+}
+
+/** Lines for the events a person wants to see as they happen; routine ones (order sent, reconciled) only with --verbose. */
+export function renderEvent(e: EngineEvent, verbose: boolean): string | null {
+  switch (e.type) {
+    case 'cycle': return renderCycle(e.report)
+    case 'universe': {
+      const colour = e.status === 'eligible' ? chalk.green : e.status === 'forced' ? chalk.cyan : chalk.gray
+      const mark = e.status === 'eligible' ? '✅' : e.status === 'forced' ? '✅ FORCE ELIGIBLE:' : '⛔'
+      return colour(`   ${mark} ${e.symbol} ${e.status === 'forced' ? 'bypasses liquidity checks' : e.reason}`)
+    }
+
+    case 'denied': return verbose ? chalk.yellow(`   denied ${e.side} ${e.symbol}: ${e.denial.code} ${e.denial.message}`) : null
+    case 'order': return verbose ? `   ${e.side} ${e.amount} ${e.symbol} ~${e.price} ${e.status} (${e.reason})` : null
+    case 'reconciled': return verbose ? chalk.gray(`   reconciled ${e.clientOrderId}: ${e.status} (${e.note})`) : null
+    case 'kill_switch': return null // its notice says it
+    case 'notice': return e.level === 'critical' ? chalk.bgRed.white(` CRITICAL `) + ' ' + e.message : e.level === 'warning' ? chalk.yellow(e.message) : e.message
+  }
+}
+
+export function renderSummary(s: RunSummary): string[] {
+  const ret = (x: number) => (x >= 0 ? chalk.green(`${signed(x)}%`) : chalk.red(`${signed(x)}%`))
+  return [
+    '',
+    chalk.bold(`Run summary (${s.cycles} cycles${s.from ? `, ${s.from.slice(0, 16)} to ${s.to?.slice(0, 16)}` : ''}; stopped by ${s.stoppedBy.replaceAll('_', ' ')})`),
+    `  equity       ${num(s.startEquity)} -> ${num(s.equity)}  (${ret(s.returnPct)})`,
+    `  max drawdown ${num(s.maxDrawdownPct)}%`,
+    `  exposure     ${num(s.exposurePct, 1)}% of equity`,
+    `  trades       ${s.trades} fills, fees ${num(s.fees)}, ${s.ordersDenied} orders denied by risk checks`,
+    s.benchmark ? `  vs holding ${s.benchmark.symbol}: ${ret(s.benchmark.returnPct)}` : '  no benchmark',
+    `  audit log    ${s.auditEntries} entries, chain ${s.auditOk ? chalk.green('verified') : chalk.red('BROKEN')}`,
+    `  state        ${s.stateDir} (run again to resume)`,
+  ]
+}

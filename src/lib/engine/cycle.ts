@@ -1,0 +1,37 @@
+import type {CycleRow} from '../state/store.js'
+import type {CycleState, Engine} from './context.js'
+import type {CycleReport} from './events.js'
+import {decide, universe} from './steps/decide.js'
+import {commitPlan, sendIntents} from './steps/execute.js'
+import {checkKillSwitch} from './steps/kill-switch.js'
+import {reconcile} from './steps/reconcile.js'
+import {record} from './steps/record.js'
+import {snapshot} from './steps/snapshot.js'
+
+/**
+ * One cycle, as a table of contents. Auto-trim (after `decide`) and convert (inside execution) plug in as
+ * their own steps; alerts and metrics observe the events each step emits.
+ */
+export async function runCycle(engine: Engine, now: number, last: CycleRow | null): Promise<CycleReport> {
+  const resumed = last !== null && last.status === 'planned' && last.time === now
+  const cs: CycleState = {cycle: resumed ? last.cycle : (last?.cycle ?? 0) + 1, now, resumed, halted: false, fills: 0}
+  if (last && last.status === 'planned' && !resumed) {
+    // A plan from an earlier instant is stale: its unsent intents are abandoned by reconcile, never sent late.
+    engine.store.transaction(() => {
+      engine.store.finishCycle(last.cycle)
+      engine.store.audit.append(now, 'cycle_interrupted', {cycle: last.cycle, plannedAt: last.time})
+    })
+  }
+
+  await checkKillSwitch(engine, cs) //                  1. kill switch
+  await reconcile(engine, cs) //                        2. reconcile orders by client order id
+  await snapshot(engine, cs) //                         3. balances, prices, candles
+  universe(engine, cs) //                               4. eligible symbols
+  if (!cs.resumed) {
+    if (!cs.halted) decide(engine, cs) //               5-6. signals -> targets -> risk-checked plan
+    commitPlan(engine, cs) //                           8a. write-ahead intents
+  }
+
+  await sendIntents(engine, cs) //                      8b. execute
+  return record(engine, cs) //                          9. persist, audit, report
+}

@@ -1,0 +1,34 @@
+import type {Denial} from '../risk/checks.js'
+
+/** One line of `bot run` output: what a cycle did. */
+export interface CycleReport {
+  cycle: number
+  time: number
+  equity: number
+  cash: number
+  exposurePct: number
+  /** Exposure once this cycle's orders are on the book. */
+  exposureAfterPct: number
+  capPct: number
+  orders: number
+  denied: number
+  fills: number
+  halted: boolean
+  resumed: boolean
+  /** Change of equity since the first cycle, in quote currency. */
+  pnl: number
+  eligible: number
+  forced: number
+  excluded: number
+}
+
+export type EngineEvent =
+  | {type: 'cycle'; report: CycleReport}
+  | {type: 'order'; cycle: number; clientOrderId: string; symbol: string; side: string; amount: number; price: number; status: string; reason: string}
+  | {type: 'denied'; cycle: number; symbol: string; side: string; denial: Denial}
+  | {type: 'universe'; cycle: number; symbol: string; status: 'eligible' | 'forced' | 'excluded'; reason: string}
+  | {type: 'kill_switch'; cycle: number; active: boolean; cancelled: number}
+  | {type: 'reconciled'; clientOrderId: string; status: string; note: string}
+  | {type: 'notice'; level: 'info' | 'warning' | 'critical'; message: string}
+
+export type EngineObserver = (event: EngineEvent) => void

@@ -1,0 +1,55 @@
+import {createHash, randomBytes} from 'node:crypto'
+import path from 'node:path'
+
+import type {BotConfig} from '../config/load.js'
+import {BotError} from '../errors.js'
+import {BUNDLED_DATA_DIR, loadCandleDir} from '../exchange/candle-files.js'
+import type {Exchange} from '../exchange/port.js'
+import {SimExchange} from '../exchange/sim.js'
+import {type Clock, VirtualClock} from './clock.js'
+
+export interface Venue {
+  exchange: Exchange
+  clock: Clock
+  /** Client-order-id namespace: deterministic where the account belongs to this state dir alone (sim). */
+  idNamespace: string
+  takerFeeBps: number
+  /** What the run is trading on, for the start-up line. */
+  description: string
+}
+
+export interface VenueOptions {
+  stateDir: string
+  /** Seconds between cycles; undefined = the venue's default (sim: as fast as possible). */
+  intervalSeconds?: number
+  live: boolean
+}
+
+/** The composition root: the only place that knows which venue it is. Everything after it sees the ports. */
+export async function openVenue(config: BotConfig, options: VenueOptions): Promise<Venue> {
+  const {app} = config
+  if (options.live && app.mode !== 'live') throw new BotError('--live was given but app.yaml says mode: paper; both must ask for live trading', 'LIVE_NOT_ARMED')
+  if (app.mode === 'live' && !options.live) throw new BotError('app.yaml says mode: live; add --live to confirm real orders (both opt-ins are required)', 'LIVE_NOT_ARMED')
+  if (app.exchange.id !== 'sim') {
+    throw new BotError(`exchange.id "${app.exchange.id}": this version trades on the simulated exchange only (exchange.id: sim); real exchanges come with the ccxt adapter`, 'VENUE_UNAVAILABLE')
+  }
+
+  const sim = app.exchange.sim
+  const tierOf = new Map<string, string>()
+  for (const [tier, def] of Object.entries(config.universe.tiers)) for (const s of def.symbols) tierOf.set(s, tier)
+  const dataDir = sim.data_dir === null ? BUNDLED_DATA_DIR : path.resolve(sim.data_dir)
+  const data = loadCandleDir(dataDir, [...tierOf.keys()].filter((s) => !config.universe.excluded_symbols.includes(s)))
+  const exchange = SimExchange.open({data, settings: sim, quote: app.exchange.quote_currency, tierOf: (s) => tierOf.get(s), stateFile: path.join(options.stateDir, 'sim-exchange.sqlite')})
+  const fingerprint = createHash('sha256').update(JSON.stringify([data.symbols, data.barMs, [...data.series.values()].map((s) => [s.time[0], s.time.at(-1), s.time.length])])).digest('hex')
+  return {
+    exchange,
+    clock: new VirtualClock(exchange, (options.intervalSeconds ?? 0) * 1000),
+    idNamespace: `s${fingerprint.slice(0, 8)}`,
+    takerFeeBps: sim.fees_bps.taker,
+    description: `simulated exchange on ${sim.data_dir === null ? 'the bundled Coinbase hourly data' : dataDir} (${data.symbols.length} symbols)`,
+  }
+}
+
+export function randomNamespace(): string {
+  return `r${randomBytes(4).toString('hex')}`
+}
