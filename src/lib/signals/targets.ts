@@ -48,7 +48,8 @@ export function chooseTargets(input: TargetInput): Target[] {
 
     kept++
     const capValue = (positionCapPct(policy, symbol, tier) / 100) * equity
-    if (value > capValue + dust) targets.push({symbol, tier, action: 'reduce', value: capValue, score, reason: `position above its ${positionCapPct(policy, symbol, tier)}% cap`})
+    const limit = Math.max(capValue * (1 + policy.risk.position_drift_tolerance_pct / 100), capValue + dust)
+    if (value > limit) targets.push({symbol, tier, action: 'reduce', value: capValue, score, reason: `position above its ${positionCapPct(policy, symbol, tier)}% cap`})
     else targets.push({symbol, tier, action: 'hold', value, score, reason: 'held'})
   }
 

@@ -6,6 +6,7 @@ const Risk = z.strictObject({
   max_total_at_risk_pct: PositivePct.default(25).describe('Exposure cap: value of non-cash holdings (plus open buys) as % of equity; no buy may take exposure above it'),
   max_position_pct_by_tier: z.record(TierName, PositivePct).default({}).describe('Largest single position per tier, % of equity; each <= max_total_at_risk_pct'),
   max_position_pct_by_symbol: z.record(Symbol, PositivePct).default({}).describe('Per-symbol override of the tier position cap'),
+  position_drift_tolerance_pct: z.number().min(0).max(100).default(10).describe('A position that prices push more than this % above its cap is sold back to the cap'),
   min_order_notional: NonNegative.default(10).describe('Smallest order in quote currency (the exchange minimum applies too)'),
   max_order_notional: z.number().gt(0).default(5000).describe('Largest single order in quote currency (fat-finger limit)'),
   price_collar_pct: z.number().gt(0).max(50).default(2).describe('An order price further than this from the mid price is denied'),
