@@ -28,6 +28,9 @@ export interface Engine {
   benchmark: string | null
   observe: EngineObserver
   stop: AbortSignal
+  /** Write-through caches of small tables read every cycle. */
+  anchors: Map<string, number>
+  eligibility: Map<string, string>
 }
 
 /** What one cycle has learned so far; each step reads the fields the earlier steps filled. */

@@ -8,26 +8,29 @@ import type {CycleState, Engine} from '../context.js'
 export function universe(engine: Engine, cs: CycleState): void {
   const u = selectUniverse(engine.config.universe, cs.market!)
   cs.universe = u
-  const before = engine.store.eligibility()
-  const changes: {symbol: string; status: 'eligible' | 'forced' | 'excluded'; reason: string}[] = []
+  const known = engine.eligibility
+  const changes: {symbol: string; status: 'eligible' | 'forced' | 'excluded'; key: string; reason: string}[] = []
   for (const e of u.eligible) {
     const status = e.forced ? 'forced' : 'eligible'
-    if (before.get(e.symbol) !== status) changes.push({symbol: e.symbol, status, reason: e.forced ? 'force_eligible_symbols: bypasses liquidity filters' : 'passes liquidity filters'})
+    if (known.get(e.symbol) !== status) changes.push({symbol: e.symbol, status, key: status, reason: e.forced ? 'force_eligible_symbols: bypasses liquidity filters' : 'passes liquidity filters'})
   }
 
   for (const x of u.excluded) {
-    if (before.get(x.symbol) !== `excluded:${x.code}`) changes.push({symbol: x.symbol, status: 'excluded', reason: `${x.code}: ${x.reason}`})
+    const key = `excluded:${x.code}`
+    if (known.get(x.symbol) !== key) changes.push({symbol: x.symbol, status: 'excluded', key, reason: `${x.code}: ${x.reason}`})
   }
 
   if (changes.length === 0) return
   engine.store.transaction(() => {
     for (const c of changes) {
-      const code = c.status === 'excluded' ? `excluded:${c.reason.split(':')[0]}` : c.status
-      engine.store.setEligibility(c.symbol, code)
+      engine.store.setEligibility(c.symbol, c.key)
       engine.store.audit.append(cs.now, 'universe', {symbol: c.symbol, status: c.status, reason: c.reason})
     }
   })
-  for (const c of changes) engine.observe({type: 'universe', cycle: cs.cycle, ...c})
+  for (const {key, ...c} of changes) {
+    known.set(c.symbol, key)
+    engine.observe({type: 'universe', cycle: cs.cycle, ...c})
+  }
 }
 
 /** Steps 5 and 6. Signals -> target positions -> orders that pass every risk check (or coded denials). */

@@ -20,13 +20,17 @@ export async function feedBars(engine: Engine, symbol: string): Promise<void> {
   const last = engine.signals.lastBarTime(symbol)
   let since = last
   if (last < 0) {
-    const anchor = engine.store.anchors().get(symbol)
+    const anchor = engine.anchors.get(symbol)
     since = anchor === undefined ? 0 : anchor - 1
   }
 
   const bars = await engine.exchange.candles(symbol, since, last < 0 && since > 0 ? Number.MAX_SAFE_INTEGER : HISTORY_LIMIT)
   if (bars.length === 0) return
-  if (last < 0) engine.store.setAnchor(symbol, bars[0].time)
+  if (last < 0 && !engine.anchors.has(symbol)) {
+    engine.store.setAnchor(symbol, bars[0].time)
+    engine.anchors.set(symbol, bars[0].time)
+  }
+
   engine.signals.feed(symbol, bars)
 }
 
