@@ -36,19 +36,21 @@ export const SCHEMA_VERSION = MIGRATIONS.length
 
 /** Open (or create) a WAL-mode SQLite file and bring its schema up to date in one transaction. */
 export function openDatabase(file: string): Database.Database {
-  mkdirSync(path.dirname(file), {recursive: true})
-  let db: Database.Database
+  let db: Database.Database | undefined
+  let version: number
   try {
+    mkdirSync(path.dirname(file), {recursive: true})
     db = new Database(file)
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
     db.pragma('foreign_keys = ON')
     db.pragma('busy_timeout = 5000')
+    version = db.pragma('user_version', {simple: true}) as number
   } catch (error) {
+    db?.close()
     throw new BotError(`cannot open state database ${file}: ${(error as Error).message}`, 'STATE_UNREADABLE')
   }
 
-  const version = db.pragma('user_version', {simple: true}) as number
   if (version > SCHEMA_VERSION) {
     db.close()
     throw new BotError(`state database ${file} has schema version ${version}, newer than this bot (${SCHEMA_VERSION}); upgrade bot`, 'STATE_TOO_NEW')

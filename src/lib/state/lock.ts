@@ -22,7 +22,12 @@ function alive(pid: number): boolean {
  * stale and taken over; a live one is refused with its pid.
  */
 export function acquireLock(stateDir: string): StateLock {
-  mkdirSync(stateDir, {recursive: true})
+  try {
+    mkdirSync(stateDir, {recursive: true})
+  } catch (error) {
+    throw new BotError(`cannot use state dir ${stateDir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'STATE_DIR_UNUSABLE')
+  }
+
   const file = path.join(stateDir, 'bot.lock')
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
