@@ -252,9 +252,15 @@ export function lastAtOrBefore(arr: Float64Array, x: number): number {
   return lo - 1
 }
 
+function sameTimes(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 /** Sorted union of two ascending time arrays; the common aligned case costs one comparison pass. */
 function mergeTimes(a: Float64Array, b: Float64Array): Float64Array {
-  if (a.length === b.length && a.every((v, i) => v === b[i])) return a
+  if (sameTimes(a, b)) return a
   const out = new Float64Array(a.length + b.length)
   let [i, j, k] = [0, 0, 0]
   while (i < a.length || j < b.length) {
@@ -280,6 +286,47 @@ export function timelineOf(data: CandleSet): {timeline: Float64Array; latestFirs
   return {timeline, latestFirst}
 }
 
+/**
+ * Per-symbol positions at a replay time: the latest bar at or before it (-1 = none yet) and the first bar
+ * of the window of `windowMs` ending there. Moving forward is incremental, so a step costs O(symbols).
+ */
+export class BarCursor {
+  readonly latest: Int32Array
+  readonly windowStart: Int32Array
+  /** Symbols with at least one bar so far. */
+  listed = 0
+
+  constructor(
+    private readonly series: readonly Series[],
+    private readonly windowMs: number,
+    at: number,
+  ) {
+    this.latest = new Int32Array(series.length)
+    this.windowStart = new Int32Array(series.length)
+    for (let s = 0; s < series.length; s++) {
+      const time = series[s].time
+      this.latest[s] = lastAtOrBefore(time, at)
+      this.windowStart[s] = lastAtOrBefore(time, at - windowMs) + 1
+      if (this.latest[s] >= 0) this.listed++
+    }
+  }
+
+  /** Moves to a later time `at`. */
+  forward(at: number): void {
+    const from = at - this.windowMs
+    for (let s = 0; s < this.series.length; s++) {
+      const time = this.series[s].time
+      let c = this.latest[s]
+      if (c < 0 && time[0] <= at) this.listed++
+      while (c + 1 < time.length && time[c + 1] <= at) c++
+      this.latest[s] = c
+      let lo = this.windowStart[s]
+      while (lo < time.length && time[lo] <= from) lo++
+      this.windowStart[s] = lo
+    }
+  }
+}
+
 /** mulberry32: small, fast, seedable; good enough for synthetic prices and fault injection. */
 export function mulberry32(state: number): {value: number; state: number} {
   const next = (state + 0x6d2b79f5) | 0
@@ -295,10 +342,12 @@ export function mulberry32(state: number): {value: number; state: number} {
  */
 export function generateCandleSet(symbolCount: number, bars: number, seed = 1): CandleSet {
   let state = seed >>> 0
+  // mulberry32 inlined: millions of draws, no allocation per draw.
   const rand = () => {
-    const r = mulberry32(state)
-    state = r.state
-    return r.value
+    state = (state + 0x6d2b79f5) | 0
+    let t = Math.imul(state ^ (state >>> 15), state | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
   }
 
   const start = Date.UTC(2023, 0, 1)

@@ -1,5 +1,5 @@
-import type {ConvertQuote, ConvertResult, OrderState} from './port.js'
-import {addTidy, tidy} from './precision.js'
+import type {ConvertQuote, ConvertResult, MarketInfo, OrderState} from './port.js'
+import {addTidy, stepsOf, tidy} from './precision.js'
 import type {SimFill, SimOrder, SimSnapshot, SimStore} from './sim-store.js'
 
 /**
@@ -147,6 +147,25 @@ function finish(
   order.updatedAt = now
 }
 
+/** Why the exchange refuses this order outright (null = acceptable); `last` prices a market order. */
+export function orderProblem(o: SimOrder, info: MarketInfo, last: number): string | null {
+  if (!(o.amount > 0) || !Number.isFinite(o.amount) || stepsOf(o.amount, info.amountStep) < 1) return 'INVALID_AMOUNT'
+  if (o.type === 'limit' && (o.price === null || !(o.price > 0) || stepsOf(o.price, info.priceStep) < 1)) {
+    return 'INVALID_PRICE'
+  }
+
+  return o.amount * (o.price ?? last) < info.minNotional ? 'BELOW_MIN_NOTIONAL' : null
+}
+
+/** Quote a buy may spend (at the ask, with slippage and fee), or the base a sell delivers. */
+export function reservationFor(o: SimOrder, last: number, spreadBps: number, costs: FillCosts): number {
+  if (o.side === 'sell') return o.amount
+  if (o.type === 'limit') return o.amount * o.price! * (1 + costs.makerBps / 1e4)
+  const ask = last * (1 + spreadBps / 1e4)
+  const slippageBps = costs.marketCostBps - spreadBps
+  return o.amount * ask * (1 + (slippageBps + costs.takerBps) / 1e4)
+}
+
 export function publicState(o: SimOrder): OrderState {
   const {seq: _seq, reserved: _reserved, ...state} = o
   return state
@@ -266,6 +285,13 @@ export class OrderBook {
     this.fillLog.push(f)
     this.store.saveFill(f)
   }
+}
+
+/** A convert at the mid less the fee; the fee is in quote currency either way. */
+export function convertTerms(fromAmount: number, fromQuote: boolean, mid: number, feeBps: number): {toAmount: number; fee: number} {
+  const grossQuote = fromQuote ? fromAmount : fromAmount * mid
+  const fee = (grossQuote * feeBps) / 1e4
+  return {toAmount: fromQuote ? (grossQuote - fee) / mid : grossQuote - fee, fee}
 }
 
 /** The outcome of committing `q` now; moves the balances when it completes. Failed results moved nothing. */

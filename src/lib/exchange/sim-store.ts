@@ -156,8 +156,10 @@ function sqliteStore(db: Db): SimStore {
   const fill = db.prepare('INSERT INTO sim_fills (seq, body) VALUES (?, ?)')
   const quote = db.prepare('INSERT OR REPLACE INTO sim_quotes (id, body) VALUES (?, ?)')
   const convert = db.prepare('INSERT INTO sim_converts (quote_id, body) VALUES (?, ?)')
+  // One wrapper for all transactions: db.transaction() is too costly to build on every advance().
+  const run = db.transaction((fn: () => unknown) => fn())
   return {
-    tx: <T>(fn: () => T): T => (db.inTransaction ? fn() : db.transaction(fn)()),
+    tx: <T>(fn: () => T): T => run(fn) as T,
     saveCounters: (c) => counters.run(c),
     saveBalance: (cur, total) => balance.run(cur, total),
     saveOrder: (o) => order.run(o.seq, o.id, o.clientOrderId, JSON.stringify(o)),

@@ -1,5 +1,6 @@
 import type {AppConfig} from '../config/schema/app.js'
-import {type CandleSet, lastAtOrBefore, mulberry32, type Series, timelineOf} from './candle-files.js'
+import {BotError} from '../errors.js'
+import {BarCursor, type CandleSet, lastAtOrBefore, mulberry32, type Series, timelineOf} from './candle-files.js'
 import {
   type Balances,
   type Candle,
@@ -13,8 +14,17 @@ import {
   type OrderState,
   type Ticker,
 } from './port.js'
-import {marketInfoOf, stepsOf} from './precision.js'
-import {type BarContext, commitConvert, type FillCosts, OrderBook, publicState} from './sim-fills.js'
+import {marketInfoOf} from './precision.js'
+import {
+  type BarContext,
+  commitConvert,
+  convertTerms,
+  type FillCosts,
+  OrderBook,
+  orderProblem,
+  publicState,
+  reservationFor,
+} from './sim-fills.js'
 import {identityOf, openSimStore, type SimCounters, type SimFill, type SimOrder, type SimSnapshot, type SimStore} from './sim-store.js'
 
 export type SimSettings = AppConfig['exchange']['sim']
@@ -49,9 +59,8 @@ export class SimExchange implements Exchange {
   private readonly spreadBps: Float64Array
   private readonly costs: FillCosts[]
   /** Per symbol: its latest bar at or before timeline[t] (-1 = not listed yet), and the first bar of 24 h. */
+  private readonly bars: BarCursor
   private readonly cur: Int32Array
-  private readonly lo24: Int32Array
-  private listed = 0
   private marketsCache: {listed: number; map: Map<string, MarketInfo>} | null = null
   private t: number
   private counters: SimCounters
@@ -82,11 +91,10 @@ export class SimExchange implements Exchange {
       makerBps: settings.fees_bps.maker,
       takerBps: settings.fees_bps.taker,
     }))
-    this.cur = new Int32Array(this.symbols.length).fill(-1)
-    this.lo24 = new Int32Array(this.symbols.length)
     this.counters = {...snap.counters}
     this.t = snap.counters.cursor
-    this.seekSymbols()
+    this.bars = new BarCursor(this.series, DAY_MS, timeline[this.t])
+    this.cur = this.bars.latest
     this.book = new OrderBook(snap, store, (symbol) => this.info[this.index.get(symbol)!])
     this.quotes = snap.quotes
     this.converts = snap.converts
@@ -96,6 +104,7 @@ export class SimExchange implements Exchange {
   /** Opens a sim: fresh, or resumed from `stateFile` (refused if it was made for other data or balances). */
   static open(opts: SimOpenOptions): SimExchange {
     const {timeline, latestFirst} = timelineOf(opts.data)
+    if (timeline.length === 0) throw new BotError('the sim has no market data to replay', 'MARKET_DATA_MISSING')
     const last = timeline.length - 1
     const start = Math.min(last, lastAtOrBefore(timeline, latestFirst) + opts.settings.warmup_bars)
     const initial: SimSnapshot = {
@@ -137,7 +146,7 @@ export class SimExchange implements Exchange {
     this.mutate(() => {
       this.t++
       this.counters.cursor = this.t
-      this.stepSymbols()
+      this.bars.forward(this.timeline[this.t])
       if (this.book.openOrders().length > 0) this.fillBar()
       this.store.saveCounters(this.counters)
     })
@@ -149,41 +158,14 @@ export class SimExchange implements Exchange {
     return this.now()
   }
 
-  private seekSymbols(): void {
-    const at = this.timeline[this.t]
-    this.listed = 0
-    for (let s = 0; s < this.series.length; s++) {
-      const time = this.series[s].time
-      this.cur[s] = lastAtOrBefore(time, at)
-      this.lo24[s] = lastAtOrBefore(time, at - DAY_MS) + 1
-      if (this.cur[s] >= 0) this.listed++
-    }
-  }
-
-  /** Incremental version of seekSymbols for one step forward: O(symbols), no search. */
-  private stepSymbols(): void {
-    const at = this.timeline[this.t]
-    const from = at - DAY_MS
-    for (let s = 0; s < this.series.length; s++) {
-      const time = this.series[s].time
-      let c = this.cur[s]
-      if (c < 0 && time[0] <= at) this.listed++
-      while (c + 1 < time.length && time[c + 1] <= at) c++
-      this.cur[s] = c
-      let lo = this.lo24[s]
-      while (lo < time.length && time[lo] <= from) lo++
-      this.lo24[s] = lo
-    }
-  }
-
   // ---- market data -------------------------------------------------------------------------------------
 
   async markets(): Promise<Map<string, MarketInfo>> {
     this.check()
-    if (this.marketsCache?.listed !== this.listed) {
+    if (this.marketsCache?.listed !== this.bars.listed) {
       const map = new Map<string, MarketInfo>()
       for (let s = 0; s < this.symbols.length; s++) if (this.cur[s] >= 0) map.set(this.symbols[s], this.info[s])
-      this.marketsCache = {listed: this.listed, map}
+      this.marketsCache = {listed: this.bars.listed, map}
     }
 
     return this.marketsCache.map
@@ -203,7 +185,7 @@ export class SimExchange implements Exchange {
       const last = series.close[c]
       const half = this.spreadBps[s] / 1e4
       const prefix = series.quoteVolumePrefix
-      const quoteVolume24h = prefix[c + 1] - prefix[this.lo24[s]]
+      const quoteVolume24h = prefix[c + 1] - prefix[this.bars.windowStart[s]]
       out.set(symbol, {symbol, bid: last * (1 - half), ask: last * (1 + half), last, quoteVolume24h, timestamp})
     }
 
@@ -269,11 +251,12 @@ export class SimExchange implements Exchange {
       ...{id: '', seq: 0, clientOrderId, symbol, side, type, amount, price, filled: 0, averagePrice: null, fee: 0},
       ...{status: 'open', reason: null, createdAt: now, updatedAt: now, reserved: 0},
     }
-    let reason = this.invalidReason(o, s)
+    const last = this.series[s].close[this.cur[s]]
+    let reason = orderProblem(o, this.info[s], last)
     const rate = this.opts.settings.faults.reject_order_rate
     if (reason === null && rate > 0 && this.draw() < rate) reason = 'SIM_FAULT'
     if (reason === null) {
-      o.reserved = this.reservationFor(o, s)
+      o.reserved = reservationFor(o, last, this.spreadBps[s], this.costs[s])
       if (o.reserved > this.book.ledger.free(this.book.holdCurrency(o))) reason = 'INSUFFICIENT_FUNDS'
     }
 
@@ -314,27 +297,6 @@ export class SimExchange implements Exchange {
     return publicState(o)
   }
 
-  private invalidReason(o: SimOrder, s: number): string | null {
-    const info = this.info[s]
-    if (!(o.amount > 0) || !Number.isFinite(o.amount) || stepsOf(o.amount, info.amountStep) < 1) return 'INVALID_AMOUNT'
-    if (o.type === 'limit' && (o.price === null || !(o.price > 0) || stepsOf(o.price, info.priceStep) < 1)) {
-      return 'INVALID_PRICE'
-    }
-
-    const price = o.price ?? this.series[s].close[this.cur[s]]
-    return o.amount * price < info.minNotional ? 'BELOW_MIN_NOTIONAL' : null
-  }
-
-  /** Quote a buy may spend (with costs and fee at worst), or the base a sell delivers. */
-  private reservationFor(o: SimOrder, s: number): number {
-    if (o.side === 'sell') return o.amount
-    const {makerBps, takerBps, marketCostBps} = this.costs[s]
-    if (o.type === 'limit') return o.amount * o.price! * (1 + makerBps / 1e4)
-    const ask = this.series[s].close[this.cur[s]] * (1 + this.spreadBps[s] / 1e4)
-    const slippage = marketCostBps - this.spreadBps[s]
-    return o.amount * ask * (1 + (slippage + takerBps) / 1e4)
-  }
-
   /** Fills open orders against the bar each symbol printed at the new cursor (none if it has a gap). */
   private fillBar(): void {
     const at = this.timeline[this.t]
@@ -372,11 +334,8 @@ export class SimExchange implements Exchange {
       throw new ExchangeError(`convert needs ${fromAmount} ${from}, ${free} free`, 'rejected', 'INSUFFICIENT_FUNDS')
     }
 
-    const price = this.series[s].close[this.cur[s]]
-    const feeRate = settings.convert_fee_bps / 1e4
-    const grossQuote = from === quote ? fromAmount : fromAmount * price
-    const fee = grossQuote * feeRate
-    const toAmount = from === quote ? (grossQuote - fee) / price : grossQuote - fee
+    const mid = this.series[s].close[this.cur[s]]
+    const {toAmount, fee} = convertTerms(fromAmount, from === quote, mid, settings.convert_fee_bps)
     const q: ConvertQuote = {id: '', from, to, fromAmount, toAmount, fee, expiresAt: this.now() + this.barMs}
     this.mutate(() => {
       q.id = `simq-${++this.counters.quoteSeq}`
