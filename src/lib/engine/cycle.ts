@@ -13,6 +13,18 @@ import {snapshot} from './steps/snapshot.js'
  * their own steps; alerts and metrics observe the events each step emits.
  */
 export async function runCycle(engine: Engine, now: number, last: CycleRow | null): Promise<CycleReport> {
+  engine.store.begin()
+  try {
+    const report = await cycleSteps(engine, now, last)
+    engine.store.commit()
+    return report
+  } catch (error) {
+    engine.store.rollback()
+    throw error
+  }
+}
+
+async function cycleSteps(engine: Engine, now: number, last: CycleRow | null): Promise<CycleReport> {
   const resumed = last !== null && last.status === 'planned' && last.time === now
   const cs: CycleState = {cycle: resumed ? last.cycle : (last?.cycle ?? 0) + 1, now, resumed, halted: false, fills: 0}
   if (last && last.status === 'planned' && !resumed) {

@@ -7,7 +7,7 @@ import {StateStore} from '../state/store.js'
 import type {Engine} from './context.js'
 import {runCycle} from './cycle.js'
 import type {EngineObserver} from './events.js'
-import {feedBars} from './steps/snapshot.js'
+import {warmUp} from './steps/snapshot.js'
 import {type RunSummary, summarize} from './summary.js'
 import {openVenue, randomNamespace, type Venue} from './venue.js'
 
@@ -69,7 +69,7 @@ async function createEngine(config: Engine['config'], stateDir: string, venue: V
     symbols, tierOf, idPrefix, takerFeeBps: venue.takerFeeBps, benchmark: symbols.includes(btc) ? btc : symbols[0] ?? null,
     observe: options.observe, stop: options.stop, anchors: store.anchors(), eligibility: store.eligibility(),
   }
-  for (const symbol of symbols) await feedBars(engine, symbol)
+  await warmUp(engine)
   return engine
 }
 

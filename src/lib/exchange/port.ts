@@ -115,6 +115,8 @@ export interface Exchange {
   tickers(symbols: readonly string[]): Promise<Map<string, Ticker>>
   /** Closed bars with `time` > `since`, oldest first (at most `limit`). */
   candles(symbol: string, since: number, limit: number): Promise<Candle[]>
+  /** The same for many symbols in one call (symbol -> since); symbols with no new bar are left out. */
+  newCandles(since: ReadonlyMap<string, number>, limit: number): Promise<Map<string, Candle[]>>
   createOrder(request: OrderRequest): Promise<OrderState>
   fetchOrder(id: string, symbol: string): Promise<OrderState>
   /** The order placed with this client order id, or null if the exchange never received it. */

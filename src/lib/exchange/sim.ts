@@ -207,6 +207,25 @@ export class SimExchange implements Exchange {
     return out
   }
 
+  /** One pass for every symbol; the usual case (exactly one new bar) needs no search. */
+  async newCandles(since: ReadonlyMap<string, number>, limit: number): Promise<Map<string, Candle[]>> {
+    this.check()
+    const out = new Map<string, Candle[]>()
+    for (const [symbol, after] of since) {
+      const s = this.index.get(symbol)
+      if (s === undefined) continue
+      const series = this.series[s]
+      const end = this.cur[s] + 1
+      if (end === 0 || series.time[end - 1] <= after) continue
+      const from = end >= 2 && series.time[end - 2] <= after ? end - 1 : Math.max(lastAtOrBefore(series.time, after) + 1, end - Math.max(0, Math.floor(limit)))
+      const bars: Candle[] = []
+      for (let i = from; i < end; i++) bars.push({time: series.time[i], open: series.open[i], high: series.high[i], low: series.low[i], close: series.close[i], volume: series.volume[i]})
+      out.set(symbol, bars)
+    }
+
+    return out
+  }
+
   private symbolIndex(symbol: string): number {
     const s = this.index.get(symbol)
     if (s === undefined) throw new ExchangeError(`the sim has no market ${symbol}`, 'rejected', 'UNKNOWN_SYMBOL')

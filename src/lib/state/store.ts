@@ -93,7 +93,31 @@ export class StateStore {
     if (this.db.open) this.db.close()
   }
 
-  /** Run `fn` atomically; on failure the audit head is re-read so the chain stays consistent. */
+  /**
+   * A cycle's unit of work: everything a cycle writes commits together (few commits, so a fast replay), and
+   * `checkpoint` makes it durable where it must be, such as before any order is sent. A crash in between
+   * loses only what the next cycle recomputes from the exchange anyway.
+   */
+  begin(): void {
+    this.db.exec('BEGIN IMMEDIATE')
+  }
+
+  checkpoint(): void {
+    if (!this.db.inTransaction) return
+    this.db.exec('COMMIT')
+    this.db.exec('BEGIN IMMEDIATE')
+  }
+
+  commit(): void {
+    if (this.db.inTransaction) this.db.exec('COMMIT')
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK')
+    this.audit.reload()
+  }
+
+  /** Run `fn` atomically (a savepoint inside a cycle's unit of work); on failure the audit head is re-read. */
   transaction<T>(fn: () => T): T {
     try {
       return this.db.transaction(fn)()

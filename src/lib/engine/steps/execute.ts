@@ -32,6 +32,8 @@ export function commitPlan(engine: Engine, cs: CycleState): void {
       store.audit.append(cs.now, 'order_intent', {cycle: cs.cycle, clientOrderId: id, symbol: o.symbol, side: o.side, amount: o.amount, price: o.price, action: o.action, reason: o.reason})
     }
   })
+  // Write-ahead: the intents are on disk before the first order can leave.
+  if (plan && plan.orders.length > 0) store.checkpoint()
   for (const d of plan?.denied ?? []) engine.observe({type: 'denied', cycle: cs.cycle, symbol: d.symbol, side: d.side, denial: d.denial})
 }
 

@@ -11,27 +11,32 @@ export async function snapshot(engine: Engine, cs: CycleState): Promise<void> {
   cs.market = {time: cs.now, markets: engine.markets, tickers}
   cs.portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, openOrders)
   cs.atRisk = atRiskValue(cs.portfolio, (s) => tickers.get(s)?.last)
-  for (const symbol of engine.symbols) await feedBars(engine, symbol)
+  const since = new Map<string, number>()
+  for (const symbol of engine.symbols) since.set(symbol, engine.signals.lastBarTime(symbol))
+  for (const [symbol, bars] of await exchange.newCandles(since, HISTORY_LIMIT)) engine.signals.feed(symbol, bars)
   adoptUnknownHoldings(engine, cs)
 }
 
-/** Feed closed bars not seen yet. The first bar ever fed is stored as the symbol's anchor, so a restart replays the same history. */
-export async function feedBars(engine: Engine, symbol: string): Promise<void> {
-  const last = engine.signals.lastBarTime(symbol)
-  let since = last
-  if (last < 0) {
+/**
+ * Before the first cycle: feed each symbol's history into the indicators. The first bar ever fed is stored
+ * as the symbol's anchor, so after a restart the same history is replayed and the indicators match exactly.
+ */
+export async function warmUp(engine: Engine): Promise<void> {
+  const fresh: [string, number][] = []
+  for (const symbol of engine.symbols) {
     const anchor = engine.anchors.get(symbol)
-    since = anchor === undefined ? 0 : anchor - 1
+    const bars = anchor === undefined
+      ? await engine.exchange.candles(symbol, 0, HISTORY_LIMIT)
+      : await engine.exchange.candles(symbol, anchor - 1, Number.MAX_SAFE_INTEGER)
+    if (bars.length === 0) continue
+    if (anchor === undefined) fresh.push([symbol, bars[0].time])
+    engine.signals.feed(symbol, bars)
   }
 
-  const bars = await engine.exchange.candles(symbol, since, last < 0 && since > 0 ? Number.MAX_SAFE_INTEGER : HISTORY_LIMIT)
-  if (bars.length === 0) return
-  if (last < 0 && !engine.anchors.has(symbol)) {
-    engine.store.setAnchor(symbol, bars[0].time)
-    engine.anchors.set(symbol, bars[0].time)
-  }
-
-  engine.signals.feed(symbol, bars)
+  engine.store.transaction(() => {
+    for (const [symbol, time] of fresh) engine.store.setAnchor(symbol, time)
+  })
+  for (const [symbol, time] of fresh) engine.anchors.set(symbol, time)
 }
 
 /** Holdings bot did not buy (start balances, deposits) get a position at today's price, so P&L is defined. */
