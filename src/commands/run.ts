@@ -7,6 +7,8 @@ import type {EngineEvent} from '../lib/engine/events.js'
 import {runBot} from '../lib/engine/loop.js'
 import type {RunSummary} from '../lib/engine/summary.js'
 
+export type RunResult = RunSummary & {type: 'summary'}
+
 export default class Run extends BotCommand {
   static override summary = 'Run the autonomous trading loop.'
   static override description = 'Validates the config, takes the state-dir lock, then cycles: kill switch, reconcile, snapshot, universe, signals, risk, execute, record. On the simulated exchange it replays market data as fast as possible and resumes where a previous run stopped. SIGINT/SIGTERM finish the current cycle and exit 0.'
@@ -19,7 +21,7 @@ export default class Run extends BotCommand {
     verbose: Flags.boolean({char: 'v', description: 'Also print every order, denial and reconciliation', default: false}),
   }
 
-  async run(): Promise<RunSummary> {
+  async run(): Promise<RunResult> {
     const {flags} = await this.parse(Run)
     const json = this.jsonEnabled()
     const stop = new AbortController()
@@ -46,7 +48,7 @@ export default class Run extends BotCommand {
       })
       spinner?.stop()
       if (!json) for (const line of renderSummary(summary)) this.log(line)
-      return {type: 'summary', ...summary} as RunSummary
+      return {type: 'summary', ...summary}
     } finally {
       spinner?.stop()
       process.off('SIGINT', onSignal)

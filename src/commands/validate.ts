@@ -4,7 +4,7 @@ import {BotCommand} from '../lib/cli/bot-command.js'
 import {validateConfig, type ValidationReport} from '../lib/config/index.js'
 import {writeJsonSchemas} from '../lib/config/json-schema.js'
 import {renderValidation} from '../lib/config/report-text.js'
-import {ExitCode} from '../lib/errors.js'
+import {BotError, ExitCode} from '../lib/errors.js'
 
 export type ValidateResult = Omit<ValidationReport, 'config'> | {schemas: string[]}
 
@@ -17,9 +17,19 @@ export default class Validate extends BotCommand {
   }
 
   async run(): Promise<ValidateResult> {
-    const {flags} = await this.parse(Validate)
+    const {flags} = await this.parse(Validate).catch((error: Error & {oclif?: {exit?: number}}) => {
+      // Some parse failures (e.g. `--config-dir` with no value) are plain CLIErrors with exit 1; all are usage errors.
+      error.oclif = {...error.oclif, exit: ExitCode.Usage}
+      throw error
+    })
     if (flags.schema) {
-      const schemas = writeJsonSchemas(flags.schema)
+      let schemas: string[]
+      try {
+        schemas = writeJsonSchemas(flags.schema)
+      } catch (error) {
+        throw new BotError(`cannot write JSON Schemas to ${flags.schema}: ${(error as Error).message}`, 'SCHEMA_WRITE_FAILED')
+      }
+
       if (!this.jsonEnabled()) for (const file of schemas) this.log(`wrote ${file}`)
       return {schemas}
     }

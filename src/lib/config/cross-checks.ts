@@ -128,7 +128,7 @@ function checkPolicyAgainstUniverse(p: PolicyConfig, u: UniverseConfig, tierOf: 
   }
 
   for (const tier of tiers) {
-    if (!(tier in p.risk.max_position_pct_by_tier)) {
+    if (!Object.hasOwn(p.risk.max_position_pct_by_tier, tier)) {
       report('policy', ['risk', 'max_position_pct_by_tier'], `tier ${JSON.stringify(tier)} of universe.yaml has no position cap here`, 'missing_tier_cap')
     }
   }

@@ -33,9 +33,8 @@ export function interpolateEnv(data: unknown, env: NodeJS.ProcessEnv): EnvResult
 
     if (Array.isArray(value)) return value.map((v, i) => walk(v, [...path, i]))
     if (value !== null && typeof value === 'object') {
-      const out: Record<string, unknown> = {}
-      for (const [k, v] of Object.entries(value)) out[k] = walk(v, [...path, k])
-      return out
+      // fromEntries defines own properties: a `__proto__` key stays a (unknown) key instead of setting the prototype.
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, [...path, k])]))
     }
 
     return value

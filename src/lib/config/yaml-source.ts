@@ -54,7 +54,9 @@ export function readYamlFile(absPath: string, file: string): YamlResult {
     if (nul !== -1) return binaryIssue(file, bytes.subarray(0, nul).toString('utf8'))
     text = new TextDecoder('utf-8', {fatal: true}).decode(bytes)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code) return fileIssue(file, 'unreadable_file', `cannot read file (${(error as NodeJS.ErrnoException).code})`)
+    // TextDecoder's error has a code too (ERR_ENCODING_INVALID_ENCODED_DATA); only a failed read is unreadable.
+    const code = (error as NodeJS.ErrnoException).code
+    if (code && code !== 'ERR_ENCODING_INVALID_ENCODED_DATA') return fileIssue(file, 'unreadable_file', `cannot read file (${code})`)
     return fileIssue(file, 'not_utf8', 'file is not valid UTF-8 text')
   }
 
@@ -100,8 +102,8 @@ export function parseYaml(text: string, file: string): YamlResult {
     if (error instanceof yaml.YAMLException) {
       const mark = (error as yaml.YAMLException & {mark?: {line: number; column: number}}).mark
       const reason = error.reason ?? error.message
-      const code = /duplicated mapping key/.test(reason) ? 'duplicate_key' : /tab characters/.test(reason) ? 'tab_indent' : 'yaml_syntax'
-      const message = code === 'duplicate_key' ? 'duplicate key (each key may appear once in a mapping)' : `YAML syntax: ${reason}`
+      const code = /duplicated mapping key/.test(reason) ? 'duplicate_key' : /tab characters/.test(reason) ? 'tab_indent' : /exceeded maxDepth/.test(reason) ? 'too_deep' : 'yaml_syntax'
+      const message = code === 'duplicate_key' ? 'duplicate key (each key may appear once in a mapping)' : code === 'too_deep' ? `nesting is deeper than ${MAX_DEPTH} levels` : `YAML syntax: ${reason}`
       return fileIssue(file, code, message, mark ? mark.line + 1 : null, mark ? mark.column + 1 : null)
     }
 
@@ -111,7 +113,8 @@ export function parseYaml(text: string, file: string): YamlResult {
 
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     const found = data === null || data === undefined ? 'nothing' : Array.isArray(data) ? 'a list' : `a ${typeof data}`
-    return fileIssue(file, 'not_a_mapping', `expected a mapping of settings (key: value) at the top level, found ${found}`, 1, 1)
+    const at = toPosition(root.children.at(-1)?.offset ?? 0, lineStartOffsets(text))
+    return fileIssue(file, 'not_a_mapping', `expected a mapping of settings (key: value) at the top level, found ${found}`, at.line, at.column)
   }
 
   if (expandedSize(data, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES) {
@@ -175,10 +178,18 @@ function toPosition(offset: number, lineStarts: number[]): Position {
 /**
  * js-yaml reports composeNode open/close events; a mapping's children alternate key, value and a sequence's
  * children are its items. An attempt that js-yaml rolls back leaves extra frames at the front, so pair from the end.
+ * A flow collection in block position (`- [a, b]`, or `key:` then `{a: 1}` on the next line) is read by a block
+ * mapping attempt that keeps the inner node: a frame whose last child is that same node, so look through it.
  */
 function indexPositions(frame: Frame, path: PathSegment[], out: Map<string, Position>, lineStarts: number[]): void {
   const key = formatPath(path)
   if (!out.has(key)) out.set(key, toPosition(frame.offset, lineStarts))
+  let inner = frame.children.at(-1)
+  while (inner && inner.kind === frame.kind && inner.result === frame.result && typeof frame.result === 'object' && frame.result !== null) {
+    frame = inner
+    inner = frame.children.at(-1)
+  }
+
   const kids = frame.children
   if (frame.kind === 'mapping' && frame.result && typeof frame.result === 'object') {
     const keys = new Set(Object.keys(frame.result))

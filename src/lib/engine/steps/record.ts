@@ -2,7 +2,7 @@ import {exposurePct} from '../../risk/exposure.js'
 import type {CycleState, Engine} from '../context.js'
 import type {CycleReport} from '../events.js'
 
-/** Step 9. Close the cycle: its row becomes final, its summary is audited and reported. */
+/** Step 9. Close the cycle: its row becomes final and its summary is audited; the caller reports it once committed. */
 export function record(engine: Engine, cs: CycleState): CycleReport {
   const {store} = engine
   const first = store.getMeta('first_equity')
@@ -26,6 +26,5 @@ export function record(engine: Engine, cs: CycleState): CycleReport {
     store.finishCycle(cs.cycle)
     store.audit.append(cs.now, 'cycle', {cycle: cs.cycle, equity: report.equity, exposurePct: report.exposurePct, exposureAfterPct: report.exposureAfterPct, orders: report.orders, denied: report.denied, fills: report.fills, halted: report.halted})
   })
-  engine.observe({type: 'cycle', report})
   return report
 }
