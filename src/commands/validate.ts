@@ -17,11 +17,7 @@ export default class Validate extends BotCommand {
   }
 
   async run(): Promise<ValidateResult> {
-    const {flags} = await this.parse(Validate).catch((error: Error & {oclif?: {exit?: number}}) => {
-      // Some parse failures (e.g. `--config-dir` with no value) are plain CLIErrors with exit 1; all are usage errors.
-      error.oclif = {...error.oclif, exit: ExitCode.Usage}
-      throw error
-    })
+    const {flags} = await this.parse(Validate)
     if (flags.schema) {
       let schemas: string[]
       try {

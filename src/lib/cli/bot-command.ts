@@ -2,6 +2,10 @@ import {Command, Flags, Interfaces} from '@oclif/core'
 
 import {BotError, ExitCode} from '../errors.js'
 
+// oclif's own shapes for parsed flags and args (not exported by name).
+type FlagOutput = {[name: string]: any} // eslint-disable-line @typescript-eslint/no-explicit-any
+type ArgOutput = {[name: string]: any} // eslint-disable-line @typescript-eslint/no-explicit-any
+
 export type BotFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BotCommand)['baseFlags'] & T['flags']>
 
 /**
@@ -13,6 +17,19 @@ export abstract class BotCommand extends Command {
 
   static override baseFlags = {
     'config-dir': Flags.directory({description: 'Folder holding app.yaml, policy.yaml, universe.yaml and signals.yaml', default: './config', helpGroup: 'GLOBAL'}),
+  }
+
+  /** Every parse failure is a usage error (exit 2); oclif gives some of them (`--flag` without a value) exit 1. */
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
+    options?: Interfaces.Input<F, B, A>, argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      return await super.parse(options, argv)
+    } catch (error) {
+      const e = error as Error & {oclif?: {exit?: number}}
+      e.oclif = {...e.oclif, exit: ExitCode.Usage}
+      throw e
+    }
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {

@@ -99,7 +99,11 @@ export function toConfigIssues(
   for (const issue of issues) {
     const path = issue.path as PathSegment[]
     const raw = valueAt(source.data, path)
-    const found = secretPaths.has(formatPath(path)) ? 'a value from the environment (not shown)' : describeValue(raw)
+    const found = secretPaths.has(formatPath(path))
+      ? 'a value from the environment (not shown)'
+      : typeof path.at(-1) === 'string' && String(path.at(-1)).endsWith('_env') && typeof raw === 'string'
+        ? 'a value that is not a variable name (not shown, in case it is a secret pasted by mistake)'
+        : describeValue(raw)
     const at = (p: readonly PathSegment[], code: string, message: string) => {
       const pos = positionOf(source, p)
       out.push({file: source.file, line: pos?.line ?? null, column: pos?.column ?? null, path: formatPath(p), code, message})
