@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 
 import {BotCommand} from '../lib/cli/bot-command.js'
 import {validateConfig, type ValidationReport} from '../lib/config/index.js'
-import {writeJsonSchemas} from '../lib/config/json-schema.js'
 import {renderValidation} from '../lib/config/report-text.js'
 import {BotError, ExitCode} from '../lib/errors.js'
 
@@ -21,6 +20,7 @@ export default class Validate extends BotCommand {
     if (flags.schema) {
       let schemas: string[]
       try {
+        const {writeJsonSchemas} = await import('../lib/config/json-schema.js') // only this flag pays for it
         schemas = writeJsonSchemas(flags.schema)
       } catch (error) {
         throw new BotError(`cannot write JSON Schemas to ${flags.schema}: ${(error as Error).message}`, 'SCHEMA_WRITE_FAILED')

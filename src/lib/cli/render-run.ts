@@ -1,4 +1,4 @@
-import chalk from 'chalk'
+import {chalk} from './style.js'
 
 import type {CycleReport, EngineEvent} from '../engine/events.js'
 import type {RunSummary} from '../engine/summary.js'

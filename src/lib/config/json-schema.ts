@@ -1,6 +1,6 @@
 import {mkdirSync, renameSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {z} from 'zod'
+import * as z from 'zod/mini'
 
 import {CONFIG_FILES} from './load.js'
 

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import type {z} from 'zod'
+import type * as z from 'zod/mini'
 
 import {crossCheck, type ConfigFileKey, type PartialConfig} from './cross-checks.js'
 import {interpolateEnv} from './env.js'
@@ -11,7 +11,7 @@ import {UniverseConfig} from './schema/universe.js'
 import {toConfigIssues} from './zod-issues.js'
 import {positionOf, readYamlFile, type YamlSource} from './yaml-source.js'
 
-export const CONFIG_FILES: Record<ConfigFileKey, {name: string; schema: z.ZodType}> = {
+export const CONFIG_FILES: Record<ConfigFileKey, {name: string; schema: z.ZodMiniType}> = {
   app: {name: 'app.yaml', schema: AppConfig},
   policy: {name: 'policy.yaml', schema: PolicyConfig},
   universe: {name: 'universe.yaml', schema: UniverseConfig},

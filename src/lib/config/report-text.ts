@@ -1,4 +1,4 @@
-import chalk from 'chalk'
+import {chalk} from '../cli/style.js'
 
 import {formatIssue} from './issues.js'
 import type {ValidationReport} from './load.js'

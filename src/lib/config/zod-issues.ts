@@ -1,11 +1,11 @@
-import type {z} from 'zod'
+import type * as z from 'zod/mini'
 
 import type {ConfigIssue, PathSegment} from './issues.js'
 import {formatPath} from './issues.js'
 import {didYouMean} from './suggest.js'
 import {positionOf, type YamlSource} from './yaml-source.js'
 
-type AnySchema = z.ZodType
+type AnySchema = z.ZodMiniType
 interface Def {
   type: string
   shape?: Record<string, AnySchema>

@@ -4,8 +4,16 @@ import {fileURLToPath} from 'node:url'
 
 import {BotError} from '../errors.js'
 
-/** The bundled Coinbase hourly set; src/ and dist/ are both three levels below the project root. */
-export const BUNDLED_DATA_DIR = fileURLToPath(new URL('../../../market-data/coinbase-usd-1h', import.meta.url))
+/** The bundled data, found from this module upwards: the same code runs from src/, dist/ and a bundled command. */
+export const BUNDLED_DATA_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), path.join('market-data', 'coinbase-usd-1h'))
+
+function findUp(from: string, relative: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, relative)
+    if (fs.existsSync(candidate)) return candidate
+    if (path.dirname(dir) === dir) return path.join(from, relative) // not found: the loader names this path
+  }
+}
 
 /** One symbol's bars, columnar. Times are bar open times in epoch ms, ascending. */
 export interface Series {
