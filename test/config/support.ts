@@ -3,20 +3,14 @@ import {cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync} fr
 import os from 'node:os'
 import path from 'node:path'
 
+import type {ConfigIssue} from '../../src/lib/config/issues.js'
 import {type CliResult, ROOT, runCli, STACK_TRACE} from '../helpers/cli.js'
 
 export const CONFIG_NAMES = ['app.yaml', 'policy.yaml', 'universe.yaml', 'signals.yaml'] as const
 export type ConfigName = (typeof CONFIG_NAMES)[number]
 
 /** One entry of `issues` in `bot validate --json`. */
-export interface JsonIssue {
-  file: string
-  line: number | null
-  column: number | null
-  path: string
-  code: string
-  message: string
-}
+export type JsonIssue = ConfigIssue
 
 export interface JsonReport {
   ok: boolean

@@ -4,8 +4,9 @@ import path from 'node:path'
 
 import {AppConfig} from '../../src/lib/config/schema/app.js'
 import {BUNDLED_DATA_DIR, type CandleSet, loadCandleDir} from '../../src/lib/exchange/candle-files.js'
-import {ExchangeError, type OrderRequest} from '../../src/lib/exchange/port.js'
+import {ExchangeError} from '../../src/lib/exchange/port.js'
 import {SimExchange} from '../../src/lib/exchange/sim.js'
+import {marketOrder} from '../helpers/sim.js'
 
 const HOUR = 3_600_000
 
@@ -22,13 +23,6 @@ function approx(actual: number, expected: number, rel = 1e-12): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${actual} != ${expected} (tolerance ${tol})`)
 }
 
-const market = (clientOrderId: string, symbol: string, side: 'buy' | 'sell', amount: number): OrderRequest => ({
-  clientOrderId,
-  symbol,
-  side,
-  type: 'market',
-  amount,
-})
 
 describe('sim exchange convert', () => {
   let data: CandleSet
@@ -80,7 +74,7 @@ describe('sim exchange convert', () => {
     assert.deepEqual([(await sim.convertCommit(stale)).reason], ['QUOTE_EXPIRED'])
 
     const short = await sim.convertQuote('BTC', 'USD', 0.4)
-    await sim.createOrder(market('s', 'BTC-USD', 'sell', 0.4))
+    await sim.createOrder(marketOrder('s', 'BTC-USD', 'sell', 0.4))
     assert.equal((await sim.convertCommit(short)).reason, 'INSUFFICIENT_FUNDS')
     const code = (c: string) => (e: Error) => e instanceof ExchangeError && e.code === c
     await assert.rejects(sim.convertQuote('BTC', 'USD', 1), code('INSUFFICIENT_FUNDS'))

@@ -8,19 +8,12 @@ import {fileURLToPath} from 'node:url'
 import {AppConfig} from '../../src/lib/config/schema/app.js'
 import {BotError} from '../../src/lib/errors.js'
 import {BUNDLED_DATA_DIR, type CandleSet, loadCandleDir} from '../../src/lib/exchange/candle-files.js'
-import type {OrderRequest} from '../../src/lib/exchange/port.js'
 import {SimExchange} from '../../src/lib/exchange/sim.js'
+import {marketOrder} from '../helpers/sim.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const START = {USD: 50_000, ETH: 3}
 
-const market = (clientOrderId: string, symbol: string, side: 'buy' | 'sell', amount: number): OrderRequest => ({
-  clientOrderId,
-  symbol,
-  side,
-  type: 'market',
-  amount,
-})
 
 describe('sim exchange persistence', () => {
   let data: CandleSet
@@ -56,10 +49,10 @@ describe('sim exchange persistence', () => {
 
   /** Trades a little: fills, a resting limit order, a convert, an uncommitted quote. */
   async function trade(sim: SimExchange) {
-    await sim.createOrder(market('p1', 'BTC-USD', 'buy', 0.1))
+    await sim.createOrder(marketOrder('p1', 'BTC-USD', 'buy', 0.1))
     await sim.createOrder({clientOrderId: 'p2', symbol: 'BTC-USD', side: 'buy', type: 'limit', amount: 0.2, price: 1000})
     await sim.advance()
-    await sim.createOrder(market('p3', 'ETH-USD', 'sell', 1))
+    await sim.createOrder(marketOrder('p3', 'ETH-USD', 'sell', 1))
     await sim.advance()
     await sim.convertCommit(await sim.convertQuote('ETH', 'USD', 0.5))
     return sim.convertQuote('USD', 'ETH', 100)
@@ -81,7 +74,7 @@ describe('sim exchange persistence', () => {
     await twin.convertCommit(await trade(twin))
     for (const sim of [again, twin]) {
       await sim.cancelOrder('sim-2', 'BTC-USD')
-      await sim.createOrder(market('p4', 'SOL-USD', 'buy', 10))
+      await sim.createOrder(marketOrder('p4', 'SOL-USD', 'buy', 10))
       for (let i = 0; i < 3; i++) await sim.advance()
     }
 
@@ -94,7 +87,7 @@ describe('sim exchange persistence', () => {
     const faults = {reject_order_rate: 0.5, seed: 3}
     const statuses = async (sim: SimExchange, from: number, to: number) => {
       const out: string[] = []
-      for (let i = from; i < to; i++) out.push((await sim.createOrder(market(`r${i}`, 'BTC-USD', 'buy', 0.001))).status)
+      for (let i = from; i < to; i++) out.push((await sim.createOrder(marketOrder(`r${i}`, 'BTC-USD', 'buy', 0.001))).status)
       return out
     }
 

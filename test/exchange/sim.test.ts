@@ -8,6 +8,7 @@ import {BotError} from '../../src/lib/errors.js'
 import {BUNDLED_DATA_DIR, type CandleSet, loadCandleDir} from '../../src/lib/exchange/candle-files.js'
 import {ExchangeError, type OrderRequest} from '../../src/lib/exchange/port.js'
 import {SimExchange} from '../../src/lib/exchange/sim.js'
+import {marketOrder} from '../helpers/sim.js'
 
 const HOUR = 3_600_000
 const COSTS = {spread_bps: {default: 5, tier1: 2}, slippage_bps: {default: 3, tier1: 1}}
@@ -64,14 +65,6 @@ describe('sim exchange', () => {
     const tierOf = (s: string) => (TIER1.has(s) ? 'tier1' : undefined)
     return SimExchange.open({data: set, settings, quote: 'USD', tierOf, stateFile})
   }
-
-  const market = (clientOrderId: string, symbol: string, side: 'buy' | 'sell', amount: number): OrderRequest => ({
-    clientOrderId,
-    symbol,
-    side,
-    type: 'market',
-    amount,
-  })
 
   describe('timeline and market data', () => {
     it('starts warmup_bars after the latest first bar, and runs to the last bar', async () => {
@@ -163,7 +156,7 @@ describe('sim exchange', () => {
       const sim = openSim()
       const last = rows('BTC-USD')[rowIndex('BTC-USD', sim.now() - HOUR)].close
       const next = rows('BTC-USD')[rowIndex('BTC-USD', sim.now())]
-      const placed = await sim.createOrder(market('b1', 'BTC-USD', 'buy', 0.25))
+      const placed = await sim.createOrder(marketOrder('b1', 'BTC-USD', 'buy', 0.25))
       assert.equal(placed.status, 'open')
       assert.equal(placed.id, 'sim-1')
       const reserved = 0.25 * last * (1 + 2 / 1e4) * (1 + (1 + 60) / 1e4)
@@ -195,7 +188,7 @@ describe('sim exchange', () => {
     it('fills a market sell at the next open less spread and slippage; a run can start in coins', async () => {
       const sim = openSim({start_balances: {USD: 0, ETH: 2}})
       const next = rows('ETH-USD')[rowIndex('ETH-USD', sim.now())]
-      await sim.createOrder(market('s1', 'ETH-USD', 'sell', 1.5))
+      await sim.createOrder(marketOrder('s1', 'ETH-USD', 'sell', 1.5))
       assert.deepEqual((await sim.balances()).ETH, {free: 0.5, total: 2})
       await sim.advance()
       const proceeds = 1.5 * next.open * (1 - 3 / 1e4)
@@ -210,7 +203,7 @@ describe('sim exchange', () => {
       const i0 = rowIndex('BTC-USD', sim.now())
       const caps = rows('BTC-USD').slice(i0, i0 + 3).map((r) => floorTo(r.volume * 0.001, step))
       const amount = Number((caps[0] + caps[1] + caps[2] / 2).toFixed(7))
-      await sim.createOrder(market('big', 'BTC-USD', 'buy', amount))
+      await sim.createOrder(marketOrder('big', 'BTC-USD', 'buy', amount))
       let [filled, spent, value] = [0, 0, 0]
       for (let k = 0; k < 3; k++) {
         await sim.advance()
@@ -234,8 +227,8 @@ describe('sim exchange', () => {
       const sim = openSim({start_balances: {USD: 1_000_000}, max_fill_pct_of_bar_volume: 0.1})
       const cap = floorTo(rows('BTC-USD')[rowIndex('BTC-USD', sim.now())].volume * 0.001, 1e-7)
       const first = Number((cap * 0.6).toFixed(7))
-      await sim.createOrder(market('first', 'BTC-USD', 'buy', first))
-      await sim.createOrder(market('second', 'BTC-USD', 'buy', 5))
+      await sim.createOrder(marketOrder('first', 'BTC-USD', 'buy', first))
+      await sim.createOrder(marketOrder('second', 'BTC-USD', 'buy', 5))
       await sim.advance()
       assert.equal((await sim.fetchOrder('sim-1', 'BTC-USD')).status, 'closed')
       const second = await sim.fetchOrder('sim-2', 'BTC-USD')
@@ -287,13 +280,13 @@ describe('sim exchange', () => {
     it('returns rejections as orders with a reason, and throws only for an unknown symbol', async () => {
       const sim = openSim()
       const cases: [OrderRequest, string][] = [
-        [market('r1', 'BTC-USD', 'buy', 10), 'INSUFFICIENT_FUNDS'],
-        [market('r2', 'ETH-USD', 'sell', 1), 'INSUFFICIENT_FUNDS'],
-        [market('r3', 'BTC-USD', 'buy', 0.000_000_15), 'INVALID_AMOUNT'],
-        [market('r4', 'BTC-USD', 'buy', 0), 'INVALID_AMOUNT'],
-        [market('r5', 'BTC-USD', 'buy', 0.000_01), 'BELOW_MIN_NOTIONAL'],
-        [{...market('r6', 'BTC-USD', 'buy', 0.01), type: 'limit', price: 30_000.5}, 'INVALID_PRICE'],
-        [{...market('r7', 'BTC-USD', 'buy', 0.01), type: 'limit'}, 'INVALID_PRICE'],
+        [marketOrder('r1', 'BTC-USD', 'buy', 10), 'INSUFFICIENT_FUNDS'],
+        [marketOrder('r2', 'ETH-USD', 'sell', 1), 'INSUFFICIENT_FUNDS'],
+        [marketOrder('r3', 'BTC-USD', 'buy', 0.000_000_15), 'INVALID_AMOUNT'],
+        [marketOrder('r4', 'BTC-USD', 'buy', 0), 'INVALID_AMOUNT'],
+        [marketOrder('r5', 'BTC-USD', 'buy', 0.000_01), 'BELOW_MIN_NOTIONAL'],
+        [{...marketOrder('r6', 'BTC-USD', 'buy', 0.01), type: 'limit', price: 30_000.5}, 'INVALID_PRICE'],
+        [{...marketOrder('r7', 'BTC-USD', 'buy', 0.01), type: 'limit'}, 'INVALID_PRICE'],
       ]
       for (const [req, reason] of cases) {
         const o = await sim.createOrder(req)
@@ -304,28 +297,28 @@ describe('sim exchange', () => {
       assert.deepEqual(await sim.balances(), {USD: {free: 100_000, total: 100_000}})
       assert.deepEqual(await sim.openOrders(), [])
       assert.equal(await sim.fetchOrderByClientId('never', 'BTC-USD'), null)
-      await assert.rejects(sim.createOrder(market('x', 'NOPE-USD', 'buy', 1)), (e: Error) => e instanceof ExchangeError && e.kind === 'rejected')
+      await assert.rejects(sim.createOrder(marketOrder('x', 'NOPE-USD', 'buy', 1)), (e: Error) => e instanceof ExchangeError && e.kind === 'rejected')
 
       const faulty = openSim({faults: {reject_order_rate: 1}})
-      const o = await faulty.createOrder(market('f1', 'BTC-USD', 'buy', 0.01))
+      const o = await faulty.createOrder(marketOrder('f1', 'BTC-USD', 'buy', 0.01))
       assert.deepEqual([o.status, o.reason], ['rejected', 'SIM_FAULT'])
       assert.equal((await faulty.balances()).USD.free, 100_000)
     })
 
     it('de-duplicates by clientOrderId: the same order back, no money moved twice', async () => {
       const sim = openSim()
-      const a = await sim.createOrder(market('dup', 'BTC-USD', 'buy', 0.1))
+      const a = await sim.createOrder(marketOrder('dup', 'BTC-USD', 'buy', 0.1))
       const freeAfterFirst = (await sim.balances()).USD.free
-      assert.deepEqual(await sim.createOrder(market('dup', 'BTC-USD', 'buy', 0.1)), a)
+      assert.deepEqual(await sim.createOrder(marketOrder('dup', 'BTC-USD', 'buy', 0.1)), a)
       assert.equal((await sim.balances()).USD.free, freeAfterFirst)
       await sim.advance()
       const balances = await sim.balances()
-      const again = await sim.createOrder(market('dup', 'BTC-USD', 'buy', 0.1))
+      const again = await sim.createOrder(marketOrder('dup', 'BTC-USD', 'buy', 0.1))
       assert.equal(again.status, 'closed')
       await sim.advance()
       assert.deepEqual(await sim.balances(), balances)
       assert.equal(sim.fills(0).length, 1)
-      assert.equal((await sim.createOrder(market('other', 'BTC-USD', 'buy', 0.1))).id, 'sim-2')
+      assert.equal((await sim.createOrder(marketOrder('other', 'BTC-USD', 'buy', 0.1))).id, 'sim-2')
     })
 
     it('cancels an open order and releases its reservation; a closed order is returned unchanged', async () => {
@@ -340,7 +333,7 @@ describe('sim exchange', () => {
       assert.deepEqual(await sim.cancelOrder(o.id, 'BTC-USD'), canceled)
       assert.deepEqual(await sim.openOrders(), [])
 
-      const m = await sim.createOrder(market('c2', 'BTC-USD', 'buy', 0.1))
+      const m = await sim.createOrder(marketOrder('c2', 'BTC-USD', 'buy', 0.1))
       await sim.advance()
       const closed = await sim.fetchOrder(m.id, 'BTC-USD')
       assert.deepEqual(await sim.cancelOrder(m.id, 'BTC-USD'), closed)
@@ -358,7 +351,7 @@ describe('sim exchange', () => {
 
       const reservePerBtc = r[i - 1].close * (1 + 2 / 1e4) * (1 + (1 + 60) / 1e4)
       const amount = floorTo(100_000 / reservePerBtc, 1e-7)
-      const placed = await sim.createOrder(market('all-in', 'BTC-USD', 'buy', Number(amount.toFixed(7))))
+      const placed = await sim.createOrder(marketOrder('all-in', 'BTC-USD', 'buy', Number(amount.toFixed(7))))
       assert.equal(placed.status, 'open')
       await sim.advance()
       const o = await sim.fetchOrder(placed.id, 'BTC-USD')
