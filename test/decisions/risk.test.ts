@@ -12,8 +12,8 @@ const policy = defaultConfig().policy
 
 function context(overrides: Partial<RiskContext> = {}): RiskContext {
   return {
-    policy, state: 'active', now: 1_700_000_000_000, equity: 100_000, atRisk: 0, positionValue: 0, positionCapPct: 10,
-    ordersThisCycle: 0, cashFree: 100_000, takerFeeBps: 60, market: market('BTC-USD'), ticker: ticker('BTC-USD', 40000), duplicateOf: null, ...overrides,
+    policy, now: 1_700_000_000_000, equity: 100_000, atRisk: 0, positionValue: 0, positionCapPct: 10,
+    ordersThisCycle: 0, cashFree: 100_000, takerFeeBps: 60, market: market('BTC-USD'), ticker: ticker('BTC-USD', 40000), duplicateOf: null, unpriced: [], ...overrides,
   }
 }
 
@@ -22,7 +22,6 @@ const buy = (amount: number, price = 40004) => ({symbol: 'BTC-USD', tier: 'tier1
 describe('pre-trade risk checks', () => {
   const cases: [string, Partial<RiskContext>, ReturnType<typeof buy>, string | null][] = [
     ['a sound order passes', {}, buy(0.1), null],
-    ['kill switch halts everything', {state: 'halted'}, buy(0.1), 'KILL_SWITCH'],
     ['order budget', {ordersThisCycle: policy.risk.max_orders_per_cycle}, buy(0.1), 'ORDER_BUDGET'],
     ['duplicate', {duplicateOf: 'open buy order c-1'}, buy(0.1), 'DUPLICATE_ORDER'],
     ['amount off the step', {}, buy(0.12345), 'PRECISION'],
@@ -31,6 +30,9 @@ describe('pre-trade risk checks', () => {
     ['stale price', {ticker: ticker('BTC-USD', 40000, {timestamp: 1_700_000_000_000 - 3 * 3600_000})}, buy(0.1), 'STALE_QUOTE'],
     ['price far from mid', {}, buy(0.1, 42000), 'PRICE_COLLAR'],
     ['exposure cap', {atRisk: 22_000}, buy(0.1), 'EXPOSURE_CAP'],
+    // 20,995 + 4,000.4 is 24.995% of equity before the buy, but its fee and spread leave 99,975.6: 25.0015%.
+    ['exposure cap counts the buy\'s own costs', {atRisk: 20_995}, buy(0.1), 'EXPOSURE_CAP'],
+    ['a holding without a price', {unpriced: ['DOGE']}, buy(0.1), 'UNPRICED_HOLDINGS'],
     ['position cap', {positionValue: 7_000}, buy(0.1), 'TIER_POSITION_CAP'],
     ['not enough cash', {cashFree: 3_000}, buy(0.1), 'INSUFFICIENT_FUNDS'],
   ]
@@ -65,7 +67,7 @@ describe('order plan', () => {
     const portfolio = buildPortfolio('USD', b, snap.tickers, open)
     const committed = new Map<string, number>([...portfolio.holdings.values()].map((h) => [h.symbol, h.value]))
     const atRisk = atRiskValue(portfolio, (s) => snap.tickers.get(s)?.last)
-    return {portfolio, atRisk, plan: planOrders({targets, market: snap, portfolio, committed, atRisk, policy, state: 'active', takerFeeBps: 60, recentIntents: []})}
+    return {portfolio, atRisk, plan: planOrders({targets, market: snap, portfolio, committed, atRisk, policy, takerFeeBps: 60, recentIntents: []})}
   }
 
   it('clips buys to the room under the exposure cap and never plans above it', () => {
@@ -92,6 +94,17 @@ describe('order plan', () => {
   it('counts open buys as exposure', () => {
     const {portfolio, atRisk} = plan({USD: 100_000}, [], [openOrder('ETH-USD', 'buy', 5, 2000)])
     assert.equal(exposurePct(atRisk, portfolio.equity), 10)
+  })
+
+  it('slices an exit larger than max_order_notional, leaving a remainder that can still be sold', () => {
+    // 10 ETH at ~2000 = ~20,000 > max_order_notional 5,000
+    const {plan: p} = plan({USD: 80_000, ETH: 10}, [{symbol: 'ETH-USD', tier: 'tier1', action: 'exit', value: 0, score: -0.5, reason: 'exit'}])
+    const [sell] = p.orders
+    assert.equal(sell.side, 'sell')
+    assert.ok(sell.amount * sell.price <= policy.risk.max_order_notional, `notional ${sell.amount * sell.price}`)
+    assert.ok(sell.amount * sell.price > policy.risk.max_order_notional - 1, 'uses the whole slice')
+    assert.ok((10 - sell.amount) * sell.price >= policy.risk.min_order_notional)
+    assert.equal(p.denied.length, 0)
   })
 
   it('sells a whole holding on exit, so no unsellable dust is left', () => {

@@ -1,7 +1,7 @@
 import type {PolicyConfig} from '../config/schema/policy.js'
 import type {MarketSnapshot, PortfolioSnapshot} from '../market/snapshot.js'
 import {positionCapPct} from '../risk/caps.js'
-import {type Denial, evaluateOrder, type ProposedOrder, type RiskContext, type TradingState} from '../risk/checks.js'
+import {buyCostRate, type Denial, evaluateOrder, type ProposedOrder, type RiskContext} from '../risk/checks.js'
 import type {Target} from '../signals/targets.js'
 import {floorToStep} from './amounts.js'
 
@@ -30,7 +30,6 @@ export interface PlanInput {
   committed: ReadonlyMap<string, number>
   atRisk: number
   policy: PolicyConfig
-  state: TradingState
   takerFeeBps: number
   recentIntents: readonly RecentIntent[]
 }
@@ -53,10 +52,10 @@ export function planOrders(input: PlanInput): OrderPlan {
   let atRisk = input.atRisk
   let cashFree = portfolio.cashFree
   const context = (o: ProposedOrder): RiskContext => ({
-    policy, state: input.state, now: market.time, equity: portfolio.equity, atRisk, cashFree,
+    policy, now: market.time, equity: portfolio.equity, atRisk, cashFree,
     positionValue: input.committed.get(o.symbol) ?? 0, positionCapPct: positionCapPct(policy, o.symbol, o.tier),
     ordersThisCycle: orders.length, takerFeeBps: input.takerFeeBps, market: market.markets.get(o.symbol),
-    ticker: market.tickers.get(o.symbol), duplicateOf: duplicateOf(o, input),
+    ticker: market.tickers.get(o.symbol), duplicateOf: duplicateOf(o, input), unpriced: portfolio.unpriced,
   })
   const submit = (target: Target, order: ProposedOrder, fallback?: ProposedOrder) => {
     const denial = evaluateOrder(order, context(order))
@@ -94,10 +93,14 @@ function sizeSell(target: Target, input: PlanInput): ProposedOrder | null {
   const m = input.market.markets.get(target.symbol)
   const t = input.market.tickers.get(target.symbol)
   if (!holding || !m || !t) return null
+  const {min_order_notional: min, max_order_notional: max} = input.policy.risk
   const wanted = target.action === 'exit' ? holding.free : (holding.value - target.value) / t.bid
-  let amount = floorToStep(Math.min(wanted, holding.free), m.amountStep)
+  let amount = Math.min(wanted, holding.free)
   // Never leave a remainder too small to sell later.
-  if ((holding.free - amount) * t.bid < input.policy.risk.min_order_notional) amount = floorToStep(holding.free, m.amountStep)
+  if ((holding.free - amount) * t.bid < min) amount = holding.free
+  // The order size limit binds sells too: a large exit goes out one max_order_notional slice per cycle.
+  if (amount * t.bid > max) amount = Math.min(max / t.bid, Math.max(0, holding.free - min / t.bid))
+  amount = floorToStep(amount, m.amountStep)
   return amount > 0 ? {symbol: target.symbol, tier: target.tier, side: 'sell', amount, price: t.bid} : null
 }
 
@@ -109,9 +112,11 @@ function sizeBuy(target: Target, input: PlanInput, atRisk: number, cashFree: num
   const equity = portfolio.equity
   const want = Math.min(target.value - (input.committed.get(target.symbol) ?? 0), policy.risk.max_order_notional)
   if (want <= 0) return null
+  const cap = policy.risk.max_total_at_risk_pct / 100
   const rooms = [
     want,
-    (policy.risk.max_total_at_risk_pct / 100) * equity - atRisk,
+    // (atRisk + n) / (equity - n * costRate) <= cap, solved for n
+    (cap * equity - atRisk) / (1 + cap * buyCostRate(t.ask, t.last, input.takerFeeBps)),
     (positionCapPct(policy, target.symbol, target.tier) / 100) * equity - (input.committed.get(target.symbol) ?? 0),
     cashFree / (1 + input.takerFeeBps / 1e4),
   ]

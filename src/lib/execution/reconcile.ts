@@ -1,4 +1,5 @@
-import type {Exchange, OrderState} from '../exchange/port.js'
+import {BotError} from '../errors.js'
+import {type Exchange, ExchangeError, type OrderState} from '../exchange/port.js'
 import type {OrderRow, StateStore} from '../state/store.js'
 
 export interface ReconcileResult {
@@ -6,26 +7,33 @@ export interface ReconcileResult {
   changed: {clientOrderId: string; status: string; note: string}[]
 }
 
+export interface ReconcilePolicy {
+  /** An unsent intent of the cycle still under way: the executor sends it. */
+  resumable: (row: OrderRow) => boolean
+  /**
+   * How long a sent order the exchange cannot find yet stays "outcome unknown" (and counts as committed)
+   * before it is given up; a lookup can lag a submit that timed out.
+   */
+  unknownGraceMs: number
+}
+
 /**
- * Bring every order we may not know the outcome of up to date with the exchange. An intent is looked up by
- * its client order id before anything could resend it; one the exchange never received is resumed only
- * when `resumable` says its cycle is still current, otherwise abandoned.
+ * Bring every order we may not know the outcome of up to date with the exchange. Anything without a known
+ * outcome is looked up by its client order id before anything could resend it.
  */
-export async function reconcileOrders(exchange: Exchange, store: StateStore, now: number, resumable: (row: OrderRow) => boolean): Promise<ReconcileResult> {
+export async function reconcileOrders(exchange: Exchange, store: StateStore, now: number, policy: ReconcilePolicy): Promise<ReconcileResult> {
   const result: ReconcileResult = {fills: 0, changed: []}
   for (const row of store.liveOrders()) {
-    const remote = row.exchange_order_id
-      ? await exchange.fetchOrder(row.exchange_order_id, row.symbol)
-      : await exchange.fetchOrderByClientId(row.client_order_id, row.symbol)
+    const remote = await lookUp(exchange, row)
     if (remote) {
       const fills = store.transaction(() => applyOrderState(store, row, remote, now))
       result.fills += fills
       if (row.status === 'intent' || remote.status !== row.status) result.changed.push({clientOrderId: row.client_order_id, status: remote.status, note: row.status === 'intent' ? 'found on the exchange by client order id' : `now ${remote.status}`})
-    } else if (row.status === 'intent' && resumable(row)) {
-      continue // the executor sends it
+    } else if (row.status === 'intent' ? policy.resumable(row) : now - row.time < policy.unknownGraceMs) {
+      continue // resumed by the executor, or still within its grace period
     } else {
       store.transaction(() => {
-        store.updateOrder({...row, status: 'abandoned', error: row.status === 'intent' ? 'never sent; its cycle has passed' : 'unknown to the exchange'})
+        store.updateOrder({...row, status: 'abandoned', error: row.status === 'intent' ? 'never sent; its cycle has passed' : 'the exchange does not know it'})
         store.audit.append(now, 'order_abandoned', {clientOrderId: row.client_order_id, symbol: row.symbol, side: row.side, was: row.status})
       })
       result.changed.push({clientOrderId: row.client_order_id, status: 'abandoned', note: 'the exchange never received it'})
@@ -35,8 +43,24 @@ export async function reconcileOrders(exchange: Exchange, store: StateStore, now
   return result
 }
 
+/** The exchange's view of our order, or null if it does not know it. */
+async function lookUp(exchange: Exchange, row: OrderRow): Promise<OrderState | null> {
+  if (!row.exchange_order_id) return exchange.fetchOrderByClientId(row.client_order_id, row.symbol)
+  try {
+    return await exchange.fetchOrder(row.exchange_order_id, row.symbol)
+  } catch (error) {
+    if (error instanceof ExchangeError && error.kind === 'rejected') return null
+    throw error
+  }
+}
+
 /** Copy the exchange's view of an order into our row; a newly filled part becomes a fill. Returns 1 if it filled more. */
 export function applyOrderState(store: StateStore, row: OrderRow, remote: OrderState, now: number): number {
+  if (remote.symbol !== row.symbol || remote.side !== row.side || Math.abs(remote.amount - row.amount) > row.amount * 1e-9) {
+    // Another order answered to our client order id: trading on would book someone else's fills as ours.
+    throw new BotError(`the exchange returned ${remote.side} ${remote.amount} ${remote.symbol} for client order id ${row.client_order_id}, which bot recorded as ${row.side} ${row.amount} ${row.symbol}; stopping before anything else is sent`, 'ORDER_MISMATCH')
+  }
+
   const delta = remote.filled - row.filled
   let fills = 0
   if (delta > 1e-12) {

@@ -25,11 +25,14 @@ export interface PortfolioSnapshot {
   openOrders: OrderState[]
   /** Cash plus the value of every holding at the last price. */
   equity: number
+  /** Held currencies with no price: equity and exposure would be understated, so buys must wait. */
+  unpriced: string[]
 }
 
 /** Value the account: every balance in a currency with a `<CUR>-<quote>` market counts at its last price. */
 export function buildPortfolio(quote: string, balances: Balances, tickers: Map<string, Ticker>, openOrders: OrderState[]): PortfolioSnapshot {
   const holdings = new Map<string, Holding>()
+  const unpriced: string[] = []
   const cashBalance = balances[quote]
   let equity = cashBalance?.total ?? 0
   for (const [currency, balance] of Object.entries(balances)) {
@@ -37,10 +40,11 @@ export function buildPortfolio(quote: string, balances: Balances, tickers: Map<s
     const symbol = `${currency}-${quote}`
     const ticker = tickers.get(symbol)
     const price = ticker?.last ?? 0
+    if (!(price > 0)) unpriced.push(currency)
     const value = balance.total * price
     equity += value
     holdings.set(symbol, {symbol, amount: balance.total, free: balance.free, price, value})
   }
 
-  return {quote, cash: cashBalance?.total ?? 0, cashFree: cashBalance?.free ?? 0, holdings, openOrders, equity}
+  return {quote, cash: cashBalance?.total ?? 0, cashFree: cashBalance?.free ?? 0, holdings, openOrders, equity, unpriced}
 }

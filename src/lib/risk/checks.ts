@@ -4,15 +4,13 @@ import {isMultipleOf} from '../execution/amounts.js'
 
 /** Stable denial codes: the same strings appear in the audit log, the output and metric labels. */
 export type DenialCode =
-  | 'KILL_SWITCH' | 'EXPOSURE_CAP' | 'TIER_POSITION_CAP' | 'MIN_NOTIONAL' | 'MAX_ORDER_NOTIONAL' | 'PRICE_COLLAR'
-  | 'ORDER_BUDGET' | 'DUPLICATE_ORDER' | 'STALE_QUOTE' | 'INSUFFICIENT_FUNDS' | 'PRECISION' | 'NO_MARKET'
+  | 'EXPOSURE_CAP' | 'TIER_POSITION_CAP' | 'MIN_NOTIONAL' | 'MAX_ORDER_NOTIONAL' | 'PRICE_COLLAR'
+  | 'ORDER_BUDGET' | 'DUPLICATE_ORDER' | 'STALE_QUOTE' | 'INSUFFICIENT_FUNDS' | 'PRECISION' | 'NO_MARKET' | 'UNPRICED_HOLDINGS'
 
 export interface Denial {
   code: DenialCode
   message: string
 }
-
-export type TradingState = 'active' | 'halted'
 
 export interface ProposedOrder {
   symbol: string
@@ -26,7 +24,6 @@ export interface ProposedOrder {
 /** Everything a check may look at; `atRisk`, `orders` and `cashFree` already include orders approved earlier this cycle. */
 export interface RiskContext {
   policy: PolicyConfig
-  state: TradingState
   now: number
   equity: number
   atRisk: number
@@ -40,14 +37,14 @@ export interface RiskContext {
   ticker: Ticker | undefined
   /** Open orders or recent intents on the same symbol and side with this amount, or any open order on it. */
   duplicateOf: string | null
+  /** Held currencies without a price (see PortfolioSnapshot.unpriced). */
+  unpriced: readonly string[]
 }
 
 type Check = (o: ProposedOrder, c: RiskContext) => Denial | null
 const deny = (code: DenialCode, message: string): Denial => ({code, message})
 const notional = (o: ProposedOrder) => o.amount * o.price
 const money = (n: number) => n.toFixed(2)
-
-export const checkTradingState: Check = (_o, c) => (c.state === 'halted' ? deny('KILL_SWITCH', 'trading is halted by the kill switch') : null)
 
 export const checkMarket: Check = (o, c) => (c.market && c.ticker ? null : deny('NO_MARKET', `${o.symbol} has no market or price`))
 
@@ -78,13 +75,22 @@ export const checkPriceCollar: Check = (o, c) => {
   return off > c.policy.risk.price_collar_pct ? deny('PRICE_COLLAR', `price ${o.price} is ${off.toFixed(2)}% from mid ${mid} (price_collar_pct ${c.policy.risk.price_collar_pct})`) : null
 }
 
-/** Buys only: sells always reduce exposure. */
+/** Fees and the spread paid leave equity after a buy: part of a buy's cost that is not held afterwards. */
+export function buyCostRate(price: number, last: number, takerFeeBps: number): number {
+  return takerFeeBps / 1e4 + Math.max(0, (price - last) / price)
+}
+
+/** Buys only (sells always reduce exposure), measured against equity after the buy's own costs. */
 export const checkExposureCap: Check = (o, c) => {
   if (o.side !== 'buy') return null
-  const after = ((c.atRisk + notional(o)) / c.equity) * 100
+  const n = notional(o)
+  const after = ((c.atRisk + n) / (c.equity - n * buyCostRate(o.price, c.ticker!.last, c.takerFeeBps))) * 100
   const cap = c.policy.risk.max_total_at_risk_pct
-  return !(after <= cap) ? deny('EXPOSURE_CAP', `exposure would be ${after.toFixed(2)}% > cap ${cap}%`) : null
+  return !(after >= 0 && after <= cap) ? deny('EXPOSURE_CAP', `exposure would be ${after.toFixed(2)}% > cap ${cap}%`) : null
 }
+
+export const checkUnpriced: Check = (o, c) =>
+  o.side === 'buy' && c.unpriced.length > 0 ? deny('UNPRICED_HOLDINGS', `no price for held ${c.unpriced.join(', ')}: exposure cannot be measured, so buys wait`) : null
 
 export const checkPositionCap: Check = (o, c) => {
   if (o.side !== 'buy') return null
@@ -100,10 +106,13 @@ export const checkFunds: Check = (o, c) => {
 
 export const checkDuplicate: Check = (_o, c) => (c.duplicateOf ? deny('DUPLICATE_ORDER', `same as ${c.duplicateOf}`) : null)
 
-/** In order: the first denial wins. Nothing reaches the exchange without passing all of them. */
+/**
+ * In order: the first denial wins. Nothing reaches the exchange without passing all of them. (The kill switch
+ * is not one of them: it stops planning altogether and is checked again before every send.)
+ */
 export const PRE_TRADE_CHECKS: readonly Check[] = [
-  checkTradingState, checkMarket, checkOrderBudget, checkDuplicate, checkPrecision, checkMinNotional, checkMaxNotional,
-  checkStaleQuote, checkPriceCollar, checkExposureCap, checkPositionCap, checkFunds,
+  checkMarket, checkOrderBudget, checkDuplicate, checkPrecision, checkMinNotional, checkMaxNotional,
+  checkStaleQuote, checkPriceCollar, checkUnpriced, checkExposureCap, checkPositionCap, checkFunds,
 ]
 
 export function evaluateOrder(order: ProposedOrder, context: RiskContext): Denial | null {

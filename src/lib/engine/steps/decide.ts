@@ -51,6 +51,6 @@ export function decide(engine: Engine, cs: CycleState): void {
   const recentIntents = engine.store.recentOrders(windowStart).map((o) => ({clientOrderId: o.client_order_id, symbol: o.symbol, side: o.side, amount: o.amount, time: o.time}))
   cs.plan = planOrders({
     targets: cs.targets, market: market!, portfolio: portfolio!, committed, atRisk: cs.atRisk!, policy,
-    state: cs.halted ? 'halted' : 'active', takerFeeBps: engine.takerFeeBps, recentIntents,
+    takerFeeBps: engine.takerFeeBps, recentIntents,
   })
 }

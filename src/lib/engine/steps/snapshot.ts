@@ -1,20 +1,36 @@
 import {buildPortfolio} from '../../market/snapshot.js'
 import {atRiskValue} from '../../risk/exposure.js'
+import {barsNeeded} from '../../signals/indicators.js'
+import type {OrderState} from '../../exchange/port.js'
+import type {OrderRow} from '../../state/store.js'
 import type {CycleState, Engine} from '../context.js'
 
-const HISTORY_LIMIT = 1000
+/** Bars of history fed at the first start: plenty more than the slowest indicator needs. */
+const historyLimit = (engine: Engine) => Math.max(1000, 4 * barsNeeded(engine.config.signals.signals))
 
 /** Step 3. Balances, prices and open orders at one instant; new closed bars go into the indicators. */
 export async function snapshot(engine: Engine, cs: CycleState): Promise<void> {
   const {exchange, config} = engine
   const [tickers, balances, openOrders] = [await exchange.tickers(engine.symbols), await exchange.balances(), await exchange.openOrders()]
   cs.market = {time: cs.now, markets: engine.markets, tickers}
-  cs.portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, openOrders)
+  const live = engine.store.liveOrders()
+  const onBook = new Set(openOrders.map((o) => o.clientOrderId))
+  // An order whose outcome is still unknown counts as on the book: it may fill, so it is committed risk.
+  const unknown = live.filter((r) => r.status === 'sent' && !onBook.has(r.client_order_id)).map(asOpenOrder)
+  cs.portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, [...openOrders, ...unknown])
   cs.atRisk = atRiskValue(cs.portfolio, (s) => tickers.get(s)?.last)
   const since = new Map<string, number>()
   for (const symbol of engine.symbols) since.set(symbol, engine.signals.lastBarTime(symbol))
-  for (const [symbol, bars] of await exchange.newCandles(since, HISTORY_LIMIT)) engine.signals.feed(symbol, bars)
-  adoptUnknownHoldings(engine, cs)
+  for (const [symbol, bars] of await exchange.newCandles(since, historyLimit(engine))) engine.signals.feed(symbol, bars)
+  adoptUnknownHoldings(engine, cs, new Set(live.map((o) => o.symbol)))
+}
+
+function asOpenOrder(row: OrderRow): OrderState {
+  return {
+    id: row.exchange_order_id ?? '', clientOrderId: row.client_order_id, symbol: row.symbol, side: row.side, type: row.type,
+    amount: row.amount, price: row.price, filled: row.filled, averagePrice: row.average_price, fee: row.fee, status: 'open',
+    reason: 'outcome unknown', createdAt: row.time, updatedAt: row.time,
+  }
 }
 
 /**
@@ -26,7 +42,7 @@ export async function warmUp(engine: Engine): Promise<void> {
   for (const symbol of engine.symbols) {
     const anchor = engine.anchors.get(symbol)
     const bars = anchor === undefined
-      ? await engine.exchange.candles(symbol, 0, HISTORY_LIMIT)
+      ? await engine.exchange.candles(symbol, 0, historyLimit(engine))
       : await engine.exchange.candles(symbol, anchor - 1, Number.MAX_SAFE_INTEGER)
     if (bars.length === 0) continue
     if (anchor === undefined) fresh.push([symbol, bars[0].time])
@@ -40,9 +56,8 @@ export async function warmUp(engine: Engine): Promise<void> {
 }
 
 /** Holdings bot did not buy (start balances, deposits) get a position at today's price, so P&L is defined. */
-function adoptUnknownHoldings(engine: Engine, cs: CycleState): void {
+function adoptUnknownHoldings(engine: Engine, cs: CycleState, live: Set<string>): void {
   const known = new Map(engine.store.positions().map((p) => [p.symbol, p.amount]))
-  const live = new Set(engine.store.liveOrders().map((o) => o.symbol))
   for (const h of cs.portfolio!.holdings.values()) {
     const amount = known.get(h.symbol) ?? 0
     if (live.has(h.symbol) || Math.abs(amount - h.amount) <= h.amount * 1e-9 || h.price <= 0) continue
