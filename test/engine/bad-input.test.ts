@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {runCli, STACK_TRACE} from '../helpers/cli.js'
@@ -62,6 +62,19 @@ describe('bot run refuses bad input with one clear line', function () {
     const costs = readFileSync(app, 'utf8').replace(/ {8}tier2: \d+\n {8}tier3: \d+\n/g, '')
     writeFileSync(app, costs)
     refuses(['--config-dir', config, '--state-dir', path.join(t.dir, 'state')], /BTC-USD\.csv:3/)
+  })
+
+  it('a state dir whose bot.sqlite and sim-exchange.sqlite are not one run', () => {
+    const state = path.join(t.dir, 'state')
+    assert.equal(runCli(['run', '--cycles', '30', '--state-dir', state]).status, 0)
+    const sim = path.join(state, 'sim-exchange.sqlite')
+    const bot = path.join(state, 'bot.sqlite')
+    const saved = readFileSync(sim)
+    for (const f of [sim, `${sim}-wal`, `${sim}-shm`]) rmSync(f, {force: true})
+    refuses(['--state-dir', state], /sim-exchange\.sqlite is new but bot\.sqlite .* holds a run/)
+    writeFileSync(sim, saved)
+    for (const f of [bot, `${bot}-wal`, `${bot}-shm`]) rmSync(f, {force: true})
+    refuses(['--state-dir', state], /sim-exchange\.sqlite holds a run that bot\.sqlite .* does not know/)
   })
 
   it('--live without mode: live in app.yaml', () => {

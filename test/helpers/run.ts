@@ -4,6 +4,7 @@ import path from 'node:path'
 
 import {BUNDLED_DATA_DIR, loadCandleDir} from '../../src/lib/exchange/candle-files.js'
 import {SimExchange} from '../../src/lib/exchange/sim.js'
+import {tierMap} from '../../src/lib/universe/eligibility.js'
 import {type CliResult, runCli} from './cli.js'
 import {defaultConfig} from './fixtures.js'
 
@@ -32,8 +33,7 @@ export function query<T>(stateDir: string, file: string, sql: string, ...params:
 /** The exchange's own view of the account after a run (the sim keeps it in the state dir). */
 export async function simAccount(stateDir: string) {
   const config = defaultConfig()
-  const tierOf = new Map<string, string>()
-  for (const [tier, def] of Object.entries(config.universe.tiers)) for (const s of def.symbols) tierOf.set(s, tier)
+  const tierOf = tierMap(config.universe)
   const sim = SimExchange.open({data: loadCandleDir(BUNDLED_DATA_DIR, [...tierOf.keys()]), settings: config.app.exchange.sim, quote: 'USD', tierOf: (s) => tierOf.get(s), stateFile: path.join(stateDir, 'sim-exchange.sqlite')})
   try {
     return {balances: await sim.balances(), markets: await sim.markets(), fills: sim.fills(0), now: sim.now()}

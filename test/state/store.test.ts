@@ -102,12 +102,23 @@ describe('state dir lock', () => {
     }
   })
 
+  it('does not mistake a recycled pid for the holder: a live pid that started at another time is stale', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'])
+    try {
+      writeFileSync(path.join(t.dir, 'bot.lock'), `${child.pid} 1\n`) // start time 1: not this process
+      const lock = acquireLock(t.dir)
+      lock.release()
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+
   it('takes over a stale lock whose process is gone, and releases it', async () => {
     const child = spawn(process.execPath, ['-e', '0'])
     await new Promise((r) => child.on('exit', r))
     writeFileSync(path.join(t.dir, 'bot.lock'), `${child.pid}\n`)
     const lock = acquireLock(t.dir)
-    assert.equal(readFileSync(lock.file, 'utf8').trim(), String(process.pid))
+    assert.equal(readFileSync(lock.file, 'utf8').split(' ')[0], String(process.pid))
     lock.release()
     assert.equal(existsSync(lock.file), false)
   })

@@ -33,14 +33,15 @@ export abstract class BotCommand extends Command {
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
-    const known = err instanceof BotError
-    const exitCode = known ? err.exitCode : err.oclif?.exit ?? ExitCode.Failed
     if (err.name === 'ExitError') throw err
-    const message = known ? err.message : oneLine(err.message || String(err))
+    const known = asBotError(err)
+    const exitCode = known ? known.exitCode : err.oclif?.exit ?? ExitCode.Failed
+    const message = known ? known.message : oneLine(err.message || String(err))
+    const code = known ? known.code : exitCode === ExitCode.Usage ? 'USAGE' : 'INTERNAL'
     if (this.jsonEnabled()) {
-      this.logJson({ok: false, error: {code: known ? err.code : exitCode === ExitCode.Usage ? 'USAGE' : 'INTERNAL', message, details: known ? err.details : []}})
+      this.logJson({ok: false, error: {code, message, details: known?.details ?? []}})
     } else {
-      for (const line of known ? err.details : []) process.stderr.write(`${line}\n`)
+      for (const line of known?.details ?? []) process.stderr.write(`${line}\n`)
       process.stderr.write(`Error: ${message}\n`)
       if (!known && exitCode !== ExitCode.Usage) process.stderr.write('(this is a bug in bot; set DEBUG=bot* for details)\n')
     }
@@ -48,6 +49,15 @@ export abstract class BotCommand extends Command {
     if (process.env.DEBUG && !known) process.stderr.write(`${err.stack}\n`)
     this.exit(exitCode)
   }
+
+}
+
+/** Expected failures: ours, and the environment's (an exchange that fails, a full disk under SQLite). */
+function asBotError(err: Error & {code?: unknown}): BotError | null {
+  if (err instanceof BotError) return err
+  if (err.name === 'ExchangeError') return new BotError(`exchange: ${oneLine(err.message)}`, String(err.code))
+  if (err.name === 'SqliteError') return new BotError(`state database: ${oneLine(err.message)}`, String(err.code))
+  return null
 }
 
 function oneLine(text: string): string {

@@ -1,6 +1,7 @@
 /**
- * When the next cycle may start. The sim's virtual clock moves one bar per call; the wall clock waits for
- * the interval. Both return false when there is nothing more to do (end of data, or a stop was requested).
+ * When the next cycle may start. The sim's virtual clock moves one bar per call; a wall clock (for real
+ * exchanges) waits for the interval. `next` returns false when there is nothing more to do (end of data,
+ * or a stop was requested).
  */
 export interface Clock {
   now(): Promise<number>
@@ -33,18 +34,5 @@ export class VirtualClock implements Clock {
     await sleep(this.paceMs, stop)
     if (stop.aborted) return false
     return this.source.advance()
-  }
-}
-
-export class WallClock implements Clock {
-  constructor(private readonly intervalMs: number) {}
-
-  async now(): Promise<number> {
-    return Date.now()
-  }
-
-  async next(last: number, stop: AbortSignal): Promise<boolean> {
-    await sleep(last + this.intervalMs - Date.now(), stop)
-    return !stop.aborted
   }
 }

@@ -9,8 +9,8 @@ import {record} from './steps/record.js'
 import {snapshot} from './steps/snapshot.js'
 
 /**
- * One cycle, as a table of contents. Auto-trim (after `decide`) and convert (inside execution) plug in as
- * their own steps; alerts and metrics observe the events each step emits.
+ * One cycle, as a table of contents (DESIGN.md, "A cycle"). This version has no auto-trim step (7, between
+ * the plan and execution); alerts and metrics are to observe the events the steps emit.
  */
 export async function runCycle(engine: Engine, now: number, last: CycleRow | null): Promise<CycleReport> {
   engine.store.begin()

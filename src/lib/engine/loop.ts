@@ -1,9 +1,11 @@
 import {requireValidConfig} from '../config/index.js'
+import {BotError} from '../errors.js'
 import {buildPortfolio} from '../market/snapshot.js'
 import {atRiskValue, exposurePct} from '../risk/exposure.js'
 import {SignalBook} from '../signals/scores.js'
 import {acquireLock} from '../state/lock.js'
 import {StateStore} from '../state/store.js'
+import {tierMap} from '../universe/eligibility.js'
 import type {Engine} from './context.js'
 import {runCycle} from './cycle.js'
 import type {EngineObserver} from './events.js'
@@ -36,8 +38,8 @@ export async function runBot(options: RunOptions): Promise<RunSummary> {
   let store: StateStore | undefined
   let venue: Venue | undefined
   try {
-    venue = await openVenue(config, {stateDir, intervalSeconds: options.intervalSeconds, live: options.live ?? false})
     store = StateStore.open(stateDir)
+    venue = await openVenue(config, {stateDir, intervalSeconds: options.intervalSeconds, live: options.live ?? false, botHasHistory: store.lastCycle() !== null})
     const engine = await createEngine(config, stateDir, venue, store, options)
     options.onStart?.({description: venue.description, stateDir, resumedFrom: store.lastCycle()?.cycle ?? 0})
     const {ran, stoppedBy} = await cycleUntilDone(engine, options)
@@ -54,8 +56,7 @@ export async function runBot(options: RunOptions): Promise<RunSummary> {
 
 async function createEngine(config: Engine['config'], stateDir: string, venue: Venue, store: StateStore, options: RunOptions): Promise<Engine> {
   const markets = await venue.exchange.markets()
-  const tierOf = new Map<string, string>()
-  for (const [tier, def] of Object.entries(config.universe.tiers)) for (const s of def.symbols) tierOf.set(s, tier)
+  const tierOf = tierMap(config.universe)
   const symbols = [...tierOf.keys()].filter((s) => markets.has(s))
   let idPrefix = store.getMeta('id_prefix')
   if (idPrefix === null) {
@@ -79,6 +80,10 @@ async function cycleUntilDone(engine: Engine, options: RunOptions): Promise<{ran
     if (options.stop.aborted) return {ran, stoppedBy: 'signal'}
     const now = await engine.clock.now()
     const last = engine.store.lastCycle()
+    if (last && now < last.time) {
+      throw new BotError(`the exchange's clock (${new Date(now).toISOString()}) is behind the last cycle (${new Date(last.time).toISOString()}): this state dir belongs to another account or data set`, 'CLOCK_BEHIND')
+    }
+
     const due = last === null || now > last.time || (last.status === 'planned' && last.time === now)
     if (due) {
       await runCycle(engine, now, last)

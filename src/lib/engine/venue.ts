@@ -6,6 +6,7 @@ import {BotError} from '../errors.js'
 import {BUNDLED_DATA_DIR, loadCandleDir} from '../exchange/candle-files.js'
 import type {Exchange} from '../exchange/port.js'
 import {SimExchange} from '../exchange/sim.js'
+import {tierMap} from '../universe/eligibility.js'
 import {type Clock, VirtualClock} from './clock.js'
 
 export interface Venue {
@@ -20,6 +21,8 @@ export interface Venue {
 
 export interface VenueOptions {
   stateDir: string
+  /** bot.sqlite already holds cycles: the venue's account must hold the same run. */
+  botHasHistory: boolean
   /** Seconds between cycles; undefined = the venue's default (sim: as fast as possible). */
   intervalSeconds?: number
   live: boolean
@@ -35,11 +38,20 @@ export async function openVenue(config: BotConfig, options: VenueOptions): Promi
   }
 
   const sim = app.exchange.sim
-  const tierOf = new Map<string, string>()
-  for (const [tier, def] of Object.entries(config.universe.tiers)) for (const s of def.symbols) tierOf.set(s, tier)
+  const tierOf = tierMap(config.universe)
   const dataDir = sim.data_dir === null ? BUNDLED_DATA_DIR : path.resolve(sim.data_dir)
-  const data = loadCandleDir(dataDir, [...tierOf.keys()].filter((s) => !config.universe.excluded_symbols.includes(s)))
-  const exchange = SimExchange.open({data, settings: sim, quote: app.exchange.quote_currency, tierOf: (s) => tierOf.get(s), stateFile: path.join(options.stateDir, 'sim-exchange.sqlite')})
+  // Excluded symbols are loaded too: a holding in one must still be valued.
+  const data = loadCandleDir(dataDir, [...tierOf.keys()])
+  const stateFile = path.join(options.stateDir, 'sim-exchange.sqlite')
+  const exchange = SimExchange.open({data, settings: sim, quote: app.exchange.quote_currency, tierOf: (s) => tierOf.get(s), stateFile})
+  if (exchange.resumed !== options.botHasHistory) {
+    // The two files are one run: client order ids are only unique within it.
+    await exchange.close()
+    throw new BotError(options.botHasHistory
+      ? `${stateFile} is new but bot.sqlite in ${options.stateDir} holds a run: they belong together; restore the sim file, or delete bot.sqlite too to start over`
+      : `${stateFile} holds a run that bot.sqlite in ${options.stateDir} does not know: delete sim-exchange.sqlite too to start over, or use the state dir that made it`, 'STATE_MISMATCH')
+  }
+
   const fingerprint = createHash('sha256').update(JSON.stringify([data.symbols, data.barMs, [...data.series.values()].map((s) => [s.time[0], s.time.at(-1), s.time.length])])).digest('hex')
   return {
     exchange,

@@ -131,7 +131,7 @@ function checkIdentity(db: Db, file: string, want: SimIdentity): void {
   const meta = new Map(
     (db.prepare('SELECT key, value FROM sim_meta').all() as {key: string; value: string}[]).map((r) => [r.key, r.value]),
   )
-  const advice = 'use another state dir, or delete the file to start a new sim run'
+  const advice = 'use another state dir, or delete this file and bot.sqlite beside it to start a new sim run'
   if (meta.get('fingerprint') !== want.fingerprint) {
     throw new BotError(
       `sim state ${file} was made for other market data (${meta.get('data_summary') ?? '?'}; now ${want.dataSummary}): ${advice}`,

@@ -51,6 +51,8 @@ export class SimExchange implements Exchange {
   readonly id = 'sim'
   readonly capabilities: ExchangeCapabilities
   readonly barMs: number
+  /** Opened on a state file that already held a run (as opposed to a new account). */
+  resumed = false
 
   private readonly symbols: string[]
   private readonly index = new Map<string, number>()
@@ -116,8 +118,10 @@ export class SimExchange implements Exchange {
       converts: new Map(),
     }
     const identity = identityOf(opts.data, timeline, opts.settings.start_balances)
-    const {store, snapshot} = openSimStore(opts.stateFile, identity, initial)
-    return new SimExchange(opts, timeline, start, store, snapshot)
+    const {store, snapshot, resumed} = openSimStore(opts.stateFile, identity, initial)
+    const sim = new SimExchange(opts, timeline, start, store, snapshot)
+    sim.resumed = resumed
+    return sim
   }
 
   // ---- clock -------------------------------------------------------------------------------------------
@@ -175,7 +179,6 @@ export class SimExchange implements Exchange {
   async tickers(symbols: readonly string[]): Promise<Map<string, Ticker>> {
     this.check()
     const out = new Map<string, Ticker>()
-    const timestamp = this.now()
     for (const symbol of symbols) {
       const s = this.index.get(symbol)
       if (s === undefined) continue
@@ -186,6 +189,8 @@ export class SimExchange implements Exchange {
       const half = this.spreadBps[s] / 1e4
       const prefix = series.quoteVolumePrefix
       const quoteVolume24h = prefix[c + 1] - prefix[this.bars.windowStart[s]]
+      // A symbol whose data has a gap quotes its last bar, and says how old that is.
+      const timestamp = series.time[c] + this.barMs
       out.set(symbol, {symbol, bid: last * (1 - half), ask: last * (1 + half), last, quoteVolume24h, timestamp})
     }
 

@@ -42,7 +42,8 @@ export function openDatabase(file: string): Database.Database {
     mkdirSync(path.dirname(file), {recursive: true})
     db = new Database(file)
     db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = NORMAL')
+    // FULL: a committed intent survives even a power cut, so an order can never be sent without its record.
+    db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')
     db.pragma('busy_timeout = 5000')
     version = db.pragma('user_version', {simple: true}) as number

@@ -1,4 +1,4 @@
-import {closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync} from 'node:fs'
+import {linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {BotError} from '../errors.js'
@@ -8,48 +8,24 @@ export interface StateLock {
   release(): void
 }
 
-function alive(pid: number): boolean {
+/** The kernel's start time of a process (Linux), so a recycled pid is not mistaken for the lock holder. */
+function startTime(pid: number): string | null {
   try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
+  } catch {
+    return null
   }
 }
 
-/**
- * One bot per state dir: an O_EXCL lock file holding our pid. A lock whose pid is gone (crash, SIGKILL) is
- * stale and taken over; a live one is refused with its pid.
- */
-export function acquireLock(stateDir: string): StateLock {
+function alive(pid: number, started: string | null): boolean {
   try {
-    mkdirSync(stateDir, {recursive: true})
+    process.kill(pid, 0)
   } catch (error) {
-    throw new BotError(`cannot use state dir ${stateDir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'STATE_DIR_UNUSABLE')
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
 
-  const file = path.join(stateDir, 'bot.lock')
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(file, 'wx')
-      writeSync(fd, `${process.pid}\n`)
-      closeSync(fd)
-      return {file, release: () => releaseIfOurs(file)}
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new BotError(`cannot create lock ${file}: ${(error as Error).message}`, 'LOCK_FAILED')
-    }
-
-    const holder = Number.parseInt(readSafe(file), 10)
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
-      throw new BotError(`another bot (pid ${holder}) is running on ${stateDir}; stop it first or use another --state-dir`, 'LOCKED')
-    }
-
-    try {
-      unlinkSync(file) // stale: its process is gone
-    } catch {}
-  }
-
-  throw new BotError(`could not take the lock ${file}`, 'LOCK_FAILED')
+  return started === null || startTime(pid) === null || startTime(pid) === started
 }
 
 function readSafe(file: string): string {
@@ -60,10 +36,67 @@ function readSafe(file: string): string {
   }
 }
 
-function releaseIfOurs(file: string): void {
-  if (Number.parseInt(readSafe(file), 10) === process.pid) {
+function tryUnlink(file: string): void {
+  try {
+    unlinkSync(file)
+  } catch {}
+}
+
+/**
+ * One bot per state dir. The lock file holds the owner's pid and start time and appears complete in one
+ * step (link of a written file), so nobody reads it half-written. A lock whose process is gone (crash,
+ * SIGKILL, reboot) is stale and taken over; a live one is refused with its pid.
+ */
+export function acquireLock(stateDir: string): StateLock {
+  try {
+    mkdirSync(stateDir, {recursive: true})
+  } catch (error) {
+    throw new BotError(`cannot use state dir ${stateDir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'STATE_DIR_UNUSABLE')
+  }
+
+  const file = path.join(stateDir, 'bot.lock')
+  const mine = `${process.pid} ${startTime(process.pid) ?? ''}\n`
+  const draft = `${file}.${process.pid}`
+  writeFileSync(draft, mine)
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        linkSync(draft, file)
+        return {file, release: () => readSafe(file) === mine && tryUnlink(file)}
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new BotError(`cannot create lock ${file}: ${(error as Error).message}`, 'LOCK_FAILED')
+      }
+
+      const seen = readSafe(file)
+      const [pid, started] = seen.trim().split(' ')
+      const holder = Number.parseInt(pid, 10)
+      if (Number.isInteger(holder) && holder > 0 && alive(holder, started || null)) {
+        throw new BotError(`another bot (pid ${holder}) is running on ${stateDir}; stop it first or use another --state-dir`, 'LOCKED')
+      }
+
+      takeOverStale(file, seen)
+    }
+
+    throw new BotError(`could not take the lock ${file}`, 'LOCK_FAILED')
+  } finally {
+    tryUnlink(draft)
+  }
+}
+
+/** Move the stale lock aside atomically; if what moved is not what we judged stale, put it back. */
+function takeOverStale(file: string, seen: string): void {
+  const aside = `${file}.stale.${process.pid}`
+  try {
+    renameSync(file, aside)
+  } catch {
+    return // someone else moved it first; try again
+  }
+
+  if (readSafe(aside) !== seen) {
     try {
-      unlinkSync(file)
+      linkSync(aside, file)
     } catch {}
   }
+
+  tryUnlink(aside)
 }

@@ -6,7 +6,6 @@ import {AuditLog} from './audit.js'
 import {openDatabase} from './database.js'
 
 export type OrderRowStatus = 'intent' | 'sent' | OrderState['status'] | 'abandoned'
-export const LIVE_ORDER_STATUSES: readonly OrderRowStatus[] = ['intent', 'sent', 'open']
 
 export interface OrderRow {
   client_order_id: string
@@ -67,7 +66,6 @@ export class StateStore {
       lastCycle: p('SELECT * FROM cycles ORDER BY cycle DESC LIMIT 1'),
       insertOrder: p('INSERT INTO orders (client_order_id, cycle, leg, time, symbol, side, type, amount, price, action, reason, status) VALUES (@client_order_id, @cycle, @leg, @time, @symbol, @side, @type, @amount, @price, @action, @reason, @status)'),
       updateOrder: p('UPDATE orders SET status = @status, exchange_order_id = @exchange_order_id, filled = @filled, average_price = @average_price, fee = @fee, error = @error WHERE client_order_id = @client_order_id'),
-      getOrder: p('SELECT * FROM orders WHERE client_order_id = ?'),
       liveOrders: p("SELECT * FROM orders WHERE status IN ('intent', 'sent', 'open') ORDER BY cycle, leg"),
       cycleOrders: p('SELECT * FROM orders WHERE cycle = ? ORDER BY leg'),
       recentOrders: p("SELECT * FROM orders WHERE time >= ? AND status NOT IN ('rejected', 'abandoned') ORDER BY cycle, leg"),
@@ -159,9 +157,6 @@ export class StateStore {
     this.s.updateOrder.run(row)
   }
 
-  getOrder(clientOrderId: string): OrderRow | null {
-    return (this.s.getOrder.get(clientOrderId) as OrderRow | undefined) ?? null
-  }
 
   /** Orders that may still change: intents not yet confirmed, sent and open orders. */
   liveOrders(): OrderRow[] {
@@ -176,9 +171,6 @@ export class StateStore {
     return this.s.recentOrders.all(sinceTime) as OrderRow[]
   }
 
-  allOrders(): OrderRow[] {
-    return this.db.prepare('SELECT * FROM orders ORDER BY cycle, leg').all() as OrderRow[]
-  }
 
   /** Record a fill and move the position and its cost basis (average cost; sells release cost pro rata). */
   recordFill(fill: FillRow): void {
@@ -200,9 +192,14 @@ export class StateStore {
     return this.s.positions.all() as {symbol: string; amount: number; cost: number}[]
   }
 
-  /** Adopt a holding bot did not buy (start balance, deposit) at the given price, so cost basis is defined. */
+  /**
+   * Adopt a holding bot did not trade (start balance, deposit, withdrawal): only the unexplained difference
+   * moves the cost basis, at today's price for an increase and pro rata for a decrease.
+   */
   adoptPosition(symbol: string, amount: number, price: number): void {
-    this.s.setPosition.run(symbol, amount, amount * price)
+    const pos = (this.s.getPosition.get(symbol) as {amount: number; cost: number} | undefined) ?? {amount: 0, cost: 0}
+    const cost = amount >= pos.amount ? pos.cost + (amount - pos.amount) * price : pos.amount > 0 ? pos.cost * (amount / pos.amount) : 0
+    this.s.setPosition.run(symbol, amount, cost)
   }
 
   counter(name: string): number {

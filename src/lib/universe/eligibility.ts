@@ -22,6 +22,13 @@ export interface Universe {
   excluded: ExcludedSymbol[]
 }
 
+/** symbol -> tier name, from universe.yaml (the validator guarantees each symbol is in exactly one tier). */
+export function tierMap(config: UniverseConfig): Map<string, string> {
+  const tierOf = new Map<string, string>()
+  for (const [tier, def] of Object.entries(config.tiers)) for (const symbol of def.symbols) tierOf.set(symbol, tier)
+  return tierOf
+}
+
 /** Which configured symbols may be traded now, and why each other one may not. Pure. */
 export function selectUniverse(config: UniverseConfig, market: MarketSnapshot): Universe {
   const forced = new Set(config.force_eligible_symbols)

@@ -15,6 +15,7 @@ export async function checkKillSwitch(engine: Engine, cs: CycleState): Promise<v
     engine.store.setCounter(ACTIVE, on ? 1 : 0)
     engine.store.audit.append(cs.now, on ? 'kill_switch_on' : 'kill_switch_off', {cycle: cs.cycle, cancelled})
   })
+  engine.store.checkpoint() // the cancellations happened: their record must not depend on the rest of the cycle
   engine.observe({type: 'kill_switch', cycle: cs.cycle, active: on, cancelled})
   engine.observe(on
     ? {type: 'notice', level: 'critical', message: `KILL_SWITCH present in ${engine.stateDir}: trading halted, ${cancelled} open order(s) cancelled`}
@@ -26,9 +27,12 @@ export function killSwitchOn(engine: Engine): boolean {
   return isKillSwitchOn(engine.stateDir)
 }
 
+/** Only bot's own orders: the account may hold orders a person placed by hand. */
 async function cancelAllOpenOrders(engine: Engine): Promise<number> {
+  const ours = new Set(engine.store.liveOrders().map((o) => o.client_order_id))
   let n = 0
   for (const order of await engine.exchange.openOrders()) {
+    if (!ours.has(order.clientOrderId)) continue
     await engine.exchange.cancelOrder(order.id, order.symbol)
     n++
   }
