@@ -40,6 +40,7 @@ export async function runBot(options: RunOptions): Promise<RunSummary> {
   try {
     store = StateStore.open(stateDir)
     venue = await openVenue(config, {stateDir, intervalSeconds: options.intervalSeconds, live: options.live ?? false, botHasHistory: store.lastCycle() !== null})
+    store.setDurability(venue.durability)
     const engine = await createEngine(config, stateDir, venue, store, options)
     options.onStart?.({description: venue.description, stateDir, resumedFrom: store.lastCycle()?.cycle ?? 0})
     const {ran, stoppedBy} = await cycleUntilDone(engine, options)

@@ -15,6 +15,8 @@ export interface Venue {
   /** Client-order-id namespace: deterministic where the account belongs to this state dir alone (sim). */
   idNamespace: string
   takerFeeBps: number
+  /** How bot.sqlite must be synced: 'full' where orders reach a real account. */
+  durability: 'full' | 'normal'
   /** What the run is trading on, for the start-up line. */
   description: string
 }
@@ -58,6 +60,8 @@ export async function openVenue(config: BotConfig, options: VenueOptions): Promi
     clock: new VirtualClock(exchange, (options.intervalSeconds ?? 0) * 1000),
     idNamespace: `s${fingerprint.slice(0, 8)}`,
     takerFeeBps: sim.fees_bps.taker,
+    // The simulated account lives beside bot.sqlite and is itself synced at checkpoints only.
+    durability: 'normal',
     description: `simulated exchange on ${sim.data_dir === null ? 'the bundled Coinbase hourly data' : dataDir} (${data.symbols.length} symbols)`,
   }
 }

@@ -87,6 +87,14 @@ export class StateStore {
     return new StateStore(openDatabase(file), file)
   }
 
+  /**
+   * FULL (the default) syncs every commit, so an intent survives a power cut before its order leaves.
+   * NORMAL syncs at checkpoints only: enough against a crashed process.
+   */
+  setDurability(level: 'full' | 'normal'): void {
+    this.db.pragma(`synchronous = ${level === 'full' ? 'FULL' : 'NORMAL'}`)
+  }
+
   close(): void {
     if (this.db.open) this.db.close()
   }
