@@ -6,7 +6,7 @@ import path from 'node:path'
 import {AppConfig} from '../../src/lib/config/schema/app.js'
 import {BotError} from '../../src/lib/errors.js'
 import {BUNDLED_DATA_DIR, type CandleSet, loadCandleDir} from '../../src/lib/exchange/candle-files.js'
-import {ExchangeError, type OrderRequest} from '../../src/lib/exchange/port.js'
+import {type Candle, ExchangeError, type OrderRequest} from '../../src/lib/exchange/port.js'
 import {SimExchange} from '../../src/lib/exchange/sim.js'
 import {marketOrder} from '../helpers/sim.js'
 
@@ -14,14 +14,7 @@ const HOUR = 3_600_000
 const COSTS = {spread_bps: {default: 5, tier1: 2}, slippage_bps: {default: 3, tier1: 1}}
 const TIER1 = new Set(['BTC-USD', 'ETH-USD'])
 
-interface Row {
-  time: number
-  open: number
-  high: number
-  low: number
-  close: number
-  volume: number
-}
+type Row = Candle
 
 const rowCache = new Map<string, Row[]>()
 /** A bundled file's rows, parsed independently of the loader under test. */
