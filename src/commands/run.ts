@@ -26,9 +26,12 @@ export default class Run extends BotCommand {
     const json = this.jsonEnabled()
     const stop = new AbortController()
     const onSignal = () => stop.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-    const spinner = !json && process.stderr.isTTY ? ora({stream: process.stderr, text: 'starting'}).start() : null
+    // `on`, not `once`: a handler that stays registered tells the spinner's exit hook (signal-exit) that
+    // someone handles the signal, so it does not re-raise it and kill the process mid-cycle.
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    // A terminal that reports no width (some ptys) cannot be redrawn in place: no spinner there.
+    const spinner = !json && process.stderr.isTTY && process.stderr.columns > 0 ? ora({stream: process.stderr, text: 'starting'}).start() : null
     const print = (line: string) => {
       spinner?.clear()
       this.log(line)
