@@ -36,6 +36,10 @@ describe('kill switch', function () {
     assert.equal(query(t.dir, 'bot.sqlite', "SELECT * FROM audit WHERE kind = 'kill_switch_on'").length, 1)
     assert.equal(query(t.dir, 'bot.sqlite', 'SELECT * FROM orders').length, 0)
 
+    const restarted = await run(t.dir, 5)
+    assert.equal(restarted.events.filter((e) => e.type === 'notice' && e.level === 'critical').length, 0, 'a restart while halted raises nothing new')
+    assert.ok(cyclesOf(restarted.events).every((r) => r.halted && r.orders === 0))
+
     rmSync(killFile)
     const resumed = await run(t.dir, 40)
     assert.equal(query(t.dir, 'bot.sqlite', "SELECT * FROM audit WHERE kind = 'kill_switch_off'").length, 1)
