@@ -68,7 +68,8 @@ export async function replaySection() {
 
 function row(name, r, symbolBars) {
   const perSec = symbolBars / (r.loopMs / 1000)
-  return `${name.padEnd(26)} ${String(r.cycles).padStart(5)} cycles  ${symbolBars.toLocaleString('en-US').padStart(10)} symbol-bars  loop ${r.loopMs.toFixed(0).padStart(6)} ms  ${Math.round(perSec).toLocaleString('en-US').padStart(11)} symbol-bars/s  (with start-up ${r.totalMs.toFixed(0)} ms)`
+  const peakMb = process.resourceUsage().maxRSS / 1024
+  return `${name.padEnd(26)} ${String(r.cycles).padStart(5)} cycles  ${symbolBars.toLocaleString('en-US').padStart(10)} symbol-bars  loop ${r.loopMs.toFixed(0).padStart(6)} ms  ${Math.round(perSec).toLocaleString('en-US').padStart(11)} symbol-bars/s  (with start-up ${r.totalMs.toFixed(0)} ms; peak RSS so far ${peakMb.toFixed(0)} MB)`
 }
 
 export {timeRun, syntheticSetup}
