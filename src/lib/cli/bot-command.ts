@@ -6,8 +6,6 @@ import {BotError, ExitCode} from '../errors.js'
 type FlagOutput = {[name: string]: any} // eslint-disable-line @typescript-eslint/no-explicit-any
 type ArgOutput = {[name: string]: any} // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export type BotFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BotCommand)['baseFlags'] & T['flags']>
-
 /**
  * Shared flags and error rendering: every failure leaves as one line (or one JSON document) with a
  * documented exit code, never as a stack trace.

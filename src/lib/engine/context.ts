@@ -27,7 +27,6 @@ export interface Engine {
   /** Held-all-along comparison for the summary (BTC where traded). */
   benchmark: string | null
   observe: EngineObserver
-  stop: AbortSignal
   /** Write-through caches of small tables read every cycle. */
   anchors: Map<string, number>
   eligibility: Map<string, string>

@@ -69,7 +69,7 @@ async function createEngine(config: Engine['config'], stateDir: string, venue: V
   const engine: Engine = {
     config, stateDir, exchange: venue.exchange, clock: venue.clock, store, signals: new SignalBook(config.signals), markets,
     symbols, tierOf, idPrefix, takerFeeBps: venue.takerFeeBps, benchmark: symbols.includes(btc) ? btc : symbols[0] ?? null,
-    observe: options.observe, stop: options.stop, anchors: store.anchors(), eligibility: store.eligibility(),
+    observe: options.observe, anchors: store.anchors(), eligibility: store.eligibility(),
   }
   await warmUp(engine)
   return engine

@@ -42,6 +42,17 @@ export interface SimOpenOptions {
 
 const DAY_MS = 86_400_000
 
+/** Bars before index `end` with time > `since`, oldest first, at most `limit` (the newest); one new bar needs no search. */
+function barsAfter(series: Series, end: number, since: number, limit: number): Candle[] {
+  const {time, open, high, low, close, volume} = series
+  const from = limit >= 1 && end >= 2 && time[end - 2] <= since && time[end - 1] > since
+    ? end - 1
+    : Math.max(lastAtOrBefore(time, since) + 1, end - Math.max(0, Math.floor(limit)))
+  const bars: Candle[] = []
+  for (let i = from; i < end; i++) bars.push({time: time[i], open: open[i], high: high[i], low: low[i], close: close[i], volume: volume[i]})
+  return bars
+}
+
 /**
  * A simulated exchange replaying candle files on a virtual clock. Bar `t` of the timeline has closed at
  * now(); orders placed now fill on the next bar, with spread, slippage, fees and a volume cap. With a state
@@ -202,14 +213,7 @@ export class SimExchange implements Exchange {
     const s = this.symbolIndex(symbol)
     const series = this.series[s]
     const end = this.cur[s] + 1
-    const from = Math.max(lastAtOrBefore(series.time, since) + 1, end - Math.max(0, Math.floor(limit)))
-    const out: Candle[] = []
-    for (let i = from; i < end; i++) {
-      const {time, open, high, low, close, volume} = series
-      out.push({time: time[i], open: open[i], high: high[i], low: low[i], close: close[i], volume: volume[i]})
-    }
-
-    return out
+    return barsAfter(series, end, since, limit)
   }
 
   /** One pass for every symbol; the usual case (exactly one new bar) needs no search. */
@@ -222,10 +226,7 @@ export class SimExchange implements Exchange {
       const series = this.series[s]
       const end = this.cur[s] + 1
       if (end === 0 || series.time[end - 1] <= after) continue
-      const from = end >= 2 && series.time[end - 2] <= after ? end - 1 : Math.max(lastAtOrBefore(series.time, after) + 1, end - Math.max(0, Math.floor(limit)))
-      const bars: Candle[] = []
-      for (let i = from; i < end; i++) bars.push({time: series.time[i], open: series.open[i], high: series.high[i], low: series.low[i], close: series.close[i], volume: series.volume[i]})
-      out.set(symbol, bars)
+      out.set(symbol, barsAfter(series, end, after, limit))
     }
 
     return out

@@ -10,7 +10,7 @@ export async function checkKillSwitch(engine: Engine, cs: CycleState): Promise<v
   cs.halted = on
   if (on === wasOn) return
   let cancelled = 0
-  if (on && engine.config.app.kill_switch.cancel_open_orders) cancelled = await cancelAllOpenOrders(engine)
+  if (on && engine.config.app.kill_switch.cancel_open_orders) cancelled = await cancelOwnOpenOrders(engine)
   engine.store.transaction(() => {
     engine.store.setCounter(ACTIVE, on ? 1 : 0)
     engine.store.audit.append(cs.now, on ? 'kill_switch_on' : 'kill_switch_off', {cycle: cs.cycle, cancelled})
@@ -28,7 +28,7 @@ export function killSwitchOn(engine: Engine): boolean {
 }
 
 /** Only bot's own orders: the account may hold orders a person placed by hand. */
-async function cancelAllOpenOrders(engine: Engine): Promise<number> {
+async function cancelOwnOpenOrders(engine: Engine): Promise<number> {
   const ours = new Set(engine.store.liveOrders().map((o) => o.client_order_id))
   let n = 0
   for (const order of await engine.exchange.openOrders()) {
