@@ -137,6 +137,27 @@ const ROWS: Row[] = [
     path: 'metrics.port', code: 'invalid_type', message: 'expected a number, found a value from the environment (not shown)', at: key('port'),
   },
   {
+    name: 'a fee far beyond any venue (1,000,000 bps) is out of bounds',
+    file: 'app.yaml', edit: replace('      taker: 60', '      taker: 1000000'),
+    path: 'exchange.sim.fees_bps.taker', code: 'too_big', message: 'expected a number <= 1000, found 1000000', at: key('taker'),
+  },
+  {
+    name: 'slippage of 30,000 bps is out of bounds',
+    file: 'app.yaml', edit: replace('        tier3: 15\n', '        tier3: 30000\n'),
+    path: 'exchange.sim.costs.slippage_bps.tier3', code: 'too_big', message: 'expected a number <= 1000, found 30000', at: key('tier3', 2),
+  },
+  {
+    name: 'a __proto__ key inside a map is an unknown key, not silently dropped',
+    file: 'app.yaml', edit: replace('      USD: 100000', '      USD: 100000\n      __proto__: 5'),
+    path: 'exchange.sim.start_balances.__proto__', code: 'unknown_key', message: 'unknown key "__proto__"', at: key('__proto__'),
+  },
+  {
+    name: 'an exchange.id from the environment that fails its format is not shown',
+    file: 'app.yaml', edit: replace('  id: sim', '  id: ${BOT_TEST_EXCHANGE}'),
+    env: {BOT_TEST_EXCHANGE: 'Secret-Exchange-123'}, hidden: ['Secret-Exchange-123', 'secret-exchange-123'],
+    path: 'exchange.id', code: 'invalid_format', message: 'found a value from the environment (not shown)', at: key('id'),
+  },
+  {
     name: 'cross-field: port + port_retries beyond 65535',
     file: 'app.yaml', edit: replace('  port: 9090', '  port: 65534'),
     path: 'metrics.port_retries', code: 'port_range', message: 'port 65534 plus 3 retries reaches 65537; ports end at 65535', at: key('port_retries'),
@@ -348,6 +369,17 @@ const ROWS: Row[] = [
     path: '', code: 'missing_file', message: 'file not found', at: null,
   },
 
+  {
+    name: 'a forced symbol from the environment that is in no tier is named by its variable, never shown',
+    file: 'universe.yaml', edit: replace('  - SOL-USD\n', '  - ${BOT_TEST_SYMBOL}\n'),
+    env: {BOT_TEST_SYMBOL: 'SECRETKEY-USD'}, hidden: ['SECRETKEY'],
+    path: 'force_eligible_symbols[2]', code: 'unknown_symbol', message: 'the value of $BOT_TEST_SYMBOL is not in any tier', at: text('${BOT_TEST_SYMBOL}'),
+  },
+  {
+    name: 'a __proto__ key inside a tier map of policy.yaml is reported',
+    file: 'policy.yaml', edit: replace('    tier3: 2.5\n', '    tier3: 2.5\n    __proto__: 3\n'),
+    path: 'risk.max_position_pct_by_tier.__proto__', code: 'unknown_key', message: 'unknown key "__proto__"', at: key('__proto__'),
+  },
   // ---------------------------------------------------------------- signals.yaml
   {
     name: 'missing required key: signals',

@@ -190,6 +190,17 @@ describe('sim exchange', () => {
       assert.deepEqual(b.ETH, {free: 0.5, total: 0.5})
     })
 
+    it('never takes a balance below zero, even with a fee above 100% that no config may set', async () => {
+      const base = AppConfig.parse({exchange: {sim: {costs: COSTS, start_balances: {USD: 0, ETH: 2}}}}).exchange.sim
+      const sim = SimExchange.open({data, settings: {...base, fees_bps: {maker: 1_000_000, taker: 1_000_000}}, quote: 'USD', tierOf: () => undefined, stateFile: null})
+      await sim.createOrder(marketOrder('s1', 'ETH-USD', 'sell', 1.5))
+      await sim.advance()
+      const b = await sim.balances()
+      assert.equal(b.USD.total, 0, 'the fee took the whole proceeds, and no more')
+      assert.equal((await sim.fetchOrder('sim-1')).status, 'closed')
+      assert.ok(Object.values(b).every((x) => x.total >= 0 && x.free >= 0), JSON.stringify(b))
+    })
+
     it('caps fills at max_fill_pct of each bar, filling the rest on later bars', async () => {
       const sim = openSim({start_balances: {USD: 1_000_000}, max_fill_pct_of_bar_volume: 0.1})
       const step = 1e-7

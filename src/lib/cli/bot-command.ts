@@ -1,6 +1,7 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 
 import {BotError, ExitCode} from '../errors.js'
+import {causeOf, isSystemError} from '../files.js'
 
 // oclif's own shapes for parsed flags and args (not exported by name).
 type FlagOutput = {[name: string]: any} // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -55,6 +56,8 @@ function asBotError(err: Error & {code?: unknown}): BotError | null {
   if (err instanceof BotError) return err
   if (err.name === 'ExchangeError') return new BotError(`exchange: ${oneLine(err.message)}`, String(err.code))
   if (err.name === 'SqliteError') return new BotError(`state database: ${oneLine(err.message)}`, String(err.code))
+  // A file-system failure bot did not wrap with more context is still the machine's, not a bug: name the path.
+  if (isSystemError(err)) return new BotError(`${err.syscall} ${err.path ?? ''}: ${causeOf(err)}`.replace(' :', ':'), String(err.code))
   return null
 }
 

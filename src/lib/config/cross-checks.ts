@@ -6,6 +6,8 @@ import type {UniverseConfig} from './schema/universe.js'
 
 export type ConfigFileKey = 'app' | 'policy' | 'universe' | 'signals'
 export type Report = (file: ConfigFileKey, path: PathSegment[], message: string, code?: string) => void
+/** A value as messages may show it: a value that came from the environment is named by its variable instead. */
+export type Show = (file: ConfigFileKey, path: PathSegment[], value: string) => string
 
 export interface PartialConfig {
   app?: AppConfig
@@ -15,12 +17,12 @@ export interface PartialConfig {
 }
 
 /** Rules that span fields or files; each runs only when the files it needs passed their schema. */
-export function crossCheck(c: PartialConfig, report: Report): void {
+export function crossCheck(c: PartialConfig, show: Show, report: Report): void {
   if (c.app) checkApp(c.app, report)
   if (c.policy) checkPolicy(c.policy, report)
   if (c.universe) {
-    const tierOf = checkUniverse(c.universe, c.app?.exchange.quote_currency, report)
-    if (c.signals) checkSignalSymbols(c.signals, tierOf, report)
+    const tierOf = checkUniverse(c.universe, c.app?.exchange.quote_currency, show, report)
+    if (c.signals) checkSignalSymbols(c.signals, tierOf, show, report)
     if (c.policy) checkPolicyAgainstUniverse(c.policy, c.universe, tierOf, report)
     if (c.app) checkSimCosts(c.app, c.universe, report)
   }
@@ -76,40 +78,44 @@ function checkPolicy(policy: PolicyConfig, report: Report): void {
 }
 
 /** Returns symbol -> tier; reports symbols listed twice and symbols in another quote currency. */
-function checkUniverse(u: UniverseConfig, quote: string | undefined, report: Report): Map<string, string> {
+function checkUniverse(u: UniverseConfig, quote: string | undefined, show: Show, report: Report): Map<string, string> {
   const tierOf = new Map<string, string>()
   for (const [tier, def] of Object.entries(u.tiers)) {
     for (const [i, symbol] of def.symbols.entries()) {
+      const at = ['tiers', tier, 'symbols', i]
       const prev = tierOf.get(symbol)
       if (prev !== undefined) {
-        report('universe', ['tiers', tier, 'symbols', i], `${symbol} is already in tier ${prev}; each symbol belongs to exactly one tier`, 'symbol_in_two_tiers')
+        report('universe', at, `${show('universe', at, symbol)} is already in tier ${prev}; each symbol belongs to exactly one tier`, 'symbol_in_two_tiers')
         continue
       }
 
       tierOf.set(symbol, tier)
       if (quote && !symbol.endsWith(`-${quote}`)) {
-        report('universe', ['tiers', tier, 'symbols', i], `${symbol} is not quoted in ${quote} (exchange.quote_currency in app.yaml)`, 'wrong_quote')
+        report('universe', at, `${show('universe', at, symbol)} is not quoted in ${quote} (exchange.quote_currency in app.yaml)`, 'wrong_quote')
       }
     }
   }
 
   const excluded = new Set(u.excluded_symbols)
   for (const [i, symbol] of u.force_eligible_symbols.entries()) {
-    if (!tierOf.has(symbol)) report('universe', ['force_eligible_symbols', i], `${symbol} is not in any tier`, 'unknown_symbol')
-    if (excluded.has(symbol)) report('universe', ['force_eligible_symbols', i], `${symbol} is also in excluded_symbols; remove it from one list`, 'forced_and_excluded')
+    const at = ['force_eligible_symbols', i]
+    if (!tierOf.has(symbol)) report('universe', at, `${show('universe', at, symbol)} is not in any tier`, 'unknown_symbol')
+    if (excluded.has(symbol)) report('universe', at, `${show('universe', at, symbol)} is also in excluded_symbols; remove it from one list`, 'forced_and_excluded')
   }
 
   for (const [i, symbol] of u.excluded_symbols.entries()) {
-    if (!tierOf.has(symbol)) report('universe', ['excluded_symbols', i], `${symbol} is not in any tier`, 'unknown_symbol')
+    const at = ['excluded_symbols', i]
+    if (!tierOf.has(symbol)) report('universe', at, `${show('universe', at, symbol)} is not in any tier`, 'unknown_symbol')
   }
 
   return tierOf
 }
 
-function checkSignalSymbols(s: SignalsConfig, tierOf: Map<string, string>, report: Report): void {
+function checkSignalSymbols(s: SignalsConfig, tierOf: Map<string, string>, show: Show, report: Report): void {
   for (const [i, sig] of s.signals.entries()) {
     for (const [j, symbol] of sig.symbols.entries()) {
-      if (!tierOf.has(symbol)) report('signals', ['signals', i, 'symbols', j], `${symbol} is not in any tier of universe.yaml`, 'unknown_symbol')
+      const at = ['signals', i, 'symbols', j]
+      if (!tierOf.has(symbol)) report('signals', at, `${show('signals', at, symbol)} is not in any tier of universe.yaml`, 'unknown_symbol')
     }
   }
 }

@@ -2,8 +2,8 @@ import path from 'node:path'
 import type * as z from 'zod/mini'
 
 import {crossCheck, type ConfigFileKey, type PartialConfig} from './cross-checks.js'
-import {interpolateEnv} from './env.js'
-import {type ConfigIssue, formatPath} from './issues.js'
+import {interpolateEnv, shownValue} from './env.js'
+import {type ConfigIssue, formatPath, type PathSegment} from './issues.js'
 import {AppConfig} from './schema/app.js'
 import {PolicyConfig} from './schema/policy.js'
 import {SignalsConfig} from './schema/signals.js'
@@ -20,6 +20,8 @@ export const CONFIG_FILES: Record<ConfigFileKey, {name: string; schema: z.ZodMin
 
 export interface BotConfig {
   dir: string
+  /** Per file, the key paths whose value came from an environment variable, and which: never print those values. */
+  fromEnv: Record<ConfigFileKey, ReadonlyMap<string, string[]>>
   app: AppConfig
   policy: PolicyConfig
   universe: UniverseConfig
@@ -35,6 +37,18 @@ export interface ValidationReport {
 
 const KEYS = Object.keys(CONFIG_FILES) as ConfigFileKey[]
 
+function protoKeyPaths(data: unknown, path: PathSegment[] = [], out: PathSegment[][] = []): PathSegment[][] {
+  if (Array.isArray(data)) data.forEach((v, i) => protoKeyPaths(v, [...path, i], out))
+  else if (data !== null && typeof data === 'object') {
+    for (const [k, v] of Object.entries(data)) {
+      if (k === '__proto__') out.push([...path, k])
+      else protoKeyPaths(v, [...path, k], out)
+    }
+  }
+
+  return out
+}
+
 /**
  * The pre-flight check every command runs first: all four files, every problem in one pass, each pinned to
  * file:line:column. Never throws for bad input.
@@ -43,6 +57,7 @@ export function validateConfig(dir: string, env: NodeJS.ProcessEnv = process.env
   const issues: ConfigIssue[] = []
   const sources: Partial<Record<ConfigFileKey, YamlSource>> = {}
   const parsed: PartialConfig = {}
+  const fromEnv = {app: new Map(), policy: new Map(), universe: new Map(), signals: new Map()} as Record<ConfigFileKey, Map<string, string[]>>
   const display = (key: ConfigFileKey) => path.join(dir, CONFIG_FILES[key].name)
 
   for (const key of KEYS) {
@@ -56,22 +71,31 @@ export function validateConfig(dir: string, env: NodeJS.ProcessEnv = process.env
     const source = read.source
     sources[key] = source
     const env_ = interpolateEnv(source.data, env)
+    fromEnv[key] = env_.variables
     for (const m of env_.missing) {
       const pos = positionOf(source, m.path)
       issues.push({file: source.file, line: pos?.line ?? null, column: pos?.column ?? null, path: formatPath(m.path), code: 'env_unset', message: `environment variable ${m.name} is not set`})
     }
 
     const result = schema.safeParse(env_.data)
-    if (result.success) {
-      if (env_.missing.length === 0) (parsed as Record<string, unknown>)[key] = result.data
-    } else {
+    const located: ConfigIssue[] = []
+    if (!result.success) {
       const unset = new Set(env_.missing.map((m) => formatPath(m.path)))
-      const located = toConfigIssues(result.error.issues, schema, source, env_.secretPaths)
-      issues.push(...located.filter((i) => !unset.has(i.path)))
+      located.push(...toConfigIssues(result.error.issues, schema, source, env_.secretPaths).filter((i) => !unset.has(i.path)))
     }
+
+    // zod's records drop a `__proto__` key without a word (strict objects do report it): report it everywhere.
+    for (const p of protoKeyPaths(source.data)) {
+      if (located.some((i) => i.path === formatPath(p))) continue
+      const pos = positionOf(source, p)
+      located.push({file: source.file, line: pos?.line ?? null, column: pos?.column ?? null, path: formatPath(p), code: 'unknown_key', message: 'unknown key "__proto__" (a reserved name, never a setting)'})
+    }
+
+    issues.push(...located)
+    if (result.success && located.length === 0 && env_.missing.length === 0) (parsed as Record<string, unknown>)[key] = result.data
   }
 
-  crossCheck(parsed, (key, p, message, code = 'cross_check') => {
+  crossCheck(parsed, (key, p, value) => shownValue(fromEnv[key], p, value), (key, p, message, code = 'cross_check') => {
     const source = sources[key]
     const pos = source ? positionOf(source, p) : null
     issues.push({file: display(key), line: pos?.line ?? null, column: pos?.column ?? null, path: formatPath(p), code, message})
@@ -80,6 +104,6 @@ export function validateConfig(dir: string, env: NodeJS.ProcessEnv = process.env
   issues.sort((a, b) => KEYS.findIndex((k) => display(k) === a.file) - KEYS.findIndex((k) => display(k) === b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
   const files = KEYS.map((k) => ({file: display(k), ok: !issues.some((i) => i.file === display(k))}))
   const ok = issues.length === 0
-  const config = ok ? {dir, ...(parsed as Required<PartialConfig>)} : null
+  const config = ok ? {dir, fromEnv, ...(parsed as Required<PartialConfig>)} : null
   return {ok, files, issues, config}
 }

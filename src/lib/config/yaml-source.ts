@@ -1,6 +1,7 @@
 import {readFileSync, statSync} from 'node:fs'
 import yaml from 'js-yaml'
 
+import {causeOf} from '../files.js'
 import {type ConfigIssue, formatPath, type PathSegment} from './issues.js'
 
 export const MAX_CONFIG_BYTES = 1024 * 1024
@@ -39,8 +40,10 @@ export function readYamlFile(absPath: string, file: string): YamlResult {
     const st = statSync(absPath)
     if (!st.isFile()) return fileIssue(file, 'not_a_file', 'is not a regular file')
     size = st.size
-  } catch {
-    return fileIssue(file, 'missing_file', 'file not found')
+  } catch (error) {
+    // Only a file that is really absent is "not found"; a folder bot may not read or a symlink loop says so.
+    const code = (error as NodeJS.ErrnoException).code
+    return code === 'ENOENT' ? fileIssue(file, 'missing_file', 'file not found') : fileIssue(file, 'unreadable_file', `cannot read file: ${causeOf(error)}`)
   }
 
   if (size > MAX_CONFIG_BYTES) {
@@ -56,7 +59,7 @@ export function readYamlFile(absPath: string, file: string): YamlResult {
   } catch (error) {
     // TextDecoder's error has a code too (ERR_ENCODING_INVALID_ENCODED_DATA); only a failed read is unreadable.
     const code = (error as NodeJS.ErrnoException).code
-    if (code && code !== 'ERR_ENCODING_INVALID_ENCODED_DATA') return fileIssue(file, 'unreadable_file', `cannot read file (${code})`)
+    if (code && code !== 'ERR_ENCODING_INVALID_ENCODED_DATA') return fileIssue(file, 'unreadable_file', `cannot read file: ${causeOf(error)}`)
     return fileIssue(file, 'not_utf8', 'file is not valid UTF-8 text')
   }
 

@@ -30,10 +30,11 @@ export class Ledger {
     return f > 0 ? f : 0
   }
 
-  /** Adds `delta` (may be negative) to the total and persists it. */
+  /** Adds `delta` (may be negative) to the total and persists it; a balance never goes below zero. */
   move(cur: string, delta: number): void {
     if (delta === 0) return
     const v = addTidy(this.total(cur), delta)
+    if (v < 0) throw new Error(`the simulated ledger would take ${cur} to ${v}; balances never go negative`)
     this.totals.set(cur, v)
     this.onChange(cur, v)
   }
@@ -110,7 +111,8 @@ function execute(
   if (n <= 0) return {exec: null, starved}
   const amount = n === remainingSteps ? tidy(order.amount - order.filled) : tidy(n * step)
   const value = amount * terms.price
-  const fee = (value * terms.feeBps) / 1e4
+  // A fee never exceeds what the fill is worth: a sell can never take the quote balance down.
+  const fee = Math.min(value, (value * terms.feeBps) / 1e4)
   if (order.side === 'buy') {
     const fromReserve = Math.min(order.reserved, value + fee)
     order.reserved = addTidy(order.reserved, -fromReserve)
