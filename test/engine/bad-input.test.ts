@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
+import {BUNDLED_DATA_DIR} from '../../src/lib/exchange/candle-files.js'
 import {runCli, STACK_TRACE} from '../helpers/cli.js'
 import {configCopy, tempDir} from '../helpers/fixtures.js'
 
@@ -71,10 +72,66 @@ describe('bot run refuses bad input with one clear line', function () {
     const bot = path.join(state, 'bot.sqlite')
     const saved = readFileSync(sim)
     for (const f of [sim, `${sim}-wal`, `${sim}-shm`]) rmSync(f, {force: true})
-    refuses(['--state-dir', state], /sim-exchange\.sqlite is new but bot\.sqlite .* holds a run/)
+    refuses(['--state-dir', state], /sim-exchange\.sqlite is missing but bot\.sqlite .* holds a run/)
     writeFileSync(sim, saved)
     for (const f of [bot, `${bot}-wal`, `${bot}-shm`]) rmSync(f, {force: true})
-    refuses(['--state-dir', state], /sim-exchange\.sqlite holds a run that bot\.sqlite .* does not know/)
+    refuses(['--state-dir', state], /sim-exchange\.sqlite in .* holds a run but bot\.sqlite is missing/)
+  })
+
+  it('values from the environment are named by their variable in refusals, never shown', () => {
+    const config = configCopy(t.dir)
+    const app = path.join(config, 'app.yaml')
+    const original = readFileSync(app, 'utf8')
+    const secret = 'sk-live-TOPSECRET-42'
+    writeFileSync(app, original.replace('data_dir: null', 'data_dir: ${BOT_API_KEY}'))
+    let r = runCli(['run', '--config-dir', config, '--state-dir', path.join(t.dir, 'state')], {env: {BOT_API_KEY: secret}})
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /market data folder the value of \$BOT_API_KEY does not exist/)
+    writeFileSync(app, original.replace('  id: sim', '  id: ${BOT_EXCHANGE}'))
+    r = runCli(['run', '--config-dir', config, '--state-dir', path.join(t.dir, 'state')], {env: {BOT_EXCHANGE: 'topsecretexchange'}})
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /exchange\.id the value of \$BOT_EXCHANGE: this version trades on the simulated exchange only/)
+    for (const out of [r.stdout, r.stderr]) assert.ok(!out.includes('topsecret') && !out.includes('TOPSECRET'))
+  })
+
+  it('a candle file that is a folder or a dangling symlink is one line naming it, not a bug', () => {
+    const data = path.join(t.dir, 'candles')
+    cpSync(BUNDLED_DATA_DIR, data, {recursive: true})
+    const config = configCopy(t.dir)
+    const app = path.join(config, 'app.yaml')
+    writeFileSync(app, readFileSync(app, 'utf8').replace('data_dir: null', `data_dir: ${data}`))
+    const eth = path.join(data, 'ETH-USD-1h.csv')
+    rmSync(eth)
+    mkdirSync(eth)
+    refuses(['--config-dir', config, '--state-dir', path.join(t.dir, 'state')], /ETH-USD-1h\.csv: is a folder, not a candle file/)
+    rmSync(eth, {recursive: true})
+    symlinkSync(path.join(t.dir, 'nowhere.csv'), eth)
+    refuses(['--config-dir', config, '--state-dir', path.join(t.dir, 'state')], /ETH-USD-1h\.csv: is a symbolic link to a file that does not exist/)
+  })
+
+  it('a config folder that is a symlink loop, or that bot may not read, is not called "file not found"', () => {
+    const loop = path.join(t.dir, 'loop')
+    symlinkSync(loop, loop)
+    const r = runCli(['validate', '--config-dir', loop])
+    assert.equal(r.status, 1)
+    assert.match(r.stdout, /app\.yaml: cannot read file: too many levels of symbolic links/)
+    assert.doesNotMatch(r.stdout, /file not found/)
+  })
+
+  it('a state dir bot may not write is one line naming it and the cause (EACCES), not a bug', () => {
+    const parent = path.join(t.dir, 'owned-by-root')
+    mkdirSync(parent, {mode: 0o755})
+    chmodSync(t.dir, 0o755)
+    // Root passes every permission check: as root, run bot as nobody; otherwise take the write bit away.
+    const root = process.getuid?.() === 0
+    if (!root) chmodSync(parent, 0o555)
+    const asNobody = root ? {uid: 65534, gid: 65534, env: {HOME: parent}} : {}
+    for (const [dir, pattern] of [[path.join(parent, 'new'), /cannot create state dir .*new: permission denied \(EACCES\)/], [parent, /cannot write in state dir .*owned-by-root: permission denied \(EACCES\)/]] as const) {
+      const r = runCli(['run', '--state-dir', dir], asNobody)
+      assert.equal(r.status, 1, r.stderr)
+      assert.match(r.stderr, pattern)
+      assert.doesNotMatch(r.stderr, /this is a bug|STACK/)
+    }
   })
 
   it('--live without mode: live in app.yaml', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {type ChildProcess, spawn} from 'node:child_process'
-import {readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {EngineEvent} from '../../src/lib/engine/events.js'
@@ -44,6 +44,17 @@ describe('kill switch', function () {
     const resumed = await run(t.dir, 40)
     assert.equal(query(t.dir, 'bot.sqlite', "SELECT * FROM audit WHERE kind = 'kill_switch_off'").length, 1)
     assert.ok(cyclesOf(resumed.events).some((r) => r.orders > 0), 'orders resume once the file is gone')
+  })
+
+  it('fails safe: a dangling symlink or a folder named KILL_SWITCH halts too', async () => {
+    for (const make of [(f: string) => symlinkSync(path.join(t.dir, 'gone'), f), (f: string) => mkdirSync(f)]) {
+      const state = path.join(t.dir, `state-${Math.random().toString(36).slice(2)}`)
+      mkdirSync(state)
+      make(path.join(state, 'KILL_SWITCH'))
+      const {events} = await run(state, 5)
+      assert.ok(cyclesOf(events).every((r) => r.halted && r.orders === 0))
+      assert.equal(events.filter((e) => e.type === 'notice' && e.level === 'critical').length, 1)
+    }
   })
 
   it('takes effect within one cycle and before the next order of the same cycle', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {BotError} from '../errors.js'
+import {causeOf} from '../files.js'
 
 /** The bundled data, found from this module upwards: the same code runs from src/, dist/ and a bundled command. */
 export const BUNDLED_DATA_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), path.join('market-data', 'coinbase-usd-1h'))
@@ -147,8 +148,7 @@ function readRow(text: string, from: number, end: number, row: number[]): string
 }
 
 /** Parses one CSV file; throws BotError naming file:line on the first problem. */
-export function parseCandleCsv(raw: string, file: string): Series {
-  const shown = displayPath(file)
+export function parseCandleCsv(raw: string, file: string, shown = displayPath(file)): Series {
   const text = raw.trimEnd()
   if (text.length === 0) throw dataError(shown, 'file is empty')
   let pos = parseHeader(text, shown)
@@ -176,7 +176,7 @@ export function parseCandleCsv(raw: string, file: string): Series {
 }
 
 /** The most common gap between consecutive bars over all series. */
-function inferBarMs(series: Iterable<Series>, dir: string): number {
+function inferBarMs(series: Iterable<Series>, shown: string): number {
   const counts = new Map<number, number>()
   for (const s of series) {
     for (let i = 1; i < s.time.length; i++) {
@@ -191,17 +191,17 @@ function inferBarMs(series: Iterable<Series>, dir: string): number {
     if (count > bestCount || (count === bestCount && gap < best)) [best, bestCount] = [gap, count]
   }
 
-  if (bestCount === 0) throw dataError(displayPath(dir), 'cannot infer the bar length: every file has a single bar')
+  if (bestCount === 0) throw dataError(shown, 'cannot infer the bar length: every file has a single bar')
   return best
 }
 
-function listCandleFiles(dir: string): Map<string, string> {
-  const shown = displayPath(dir)
+function listCandleFiles(dir: string, shown: string): Map<string, string> {
   let names: string[]
   try {
     names = fs.readdirSync(dir)
-  } catch {
-    throw new BotError(`market data folder ${shown} does not exist or cannot be read`, 'MARKET_DATA_MISSING')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new BotError(code === 'ENOENT' ? `market data folder ${shown} does not exist` : `cannot read market data folder ${shown}: ${causeOf(error)}`, 'MARKET_DATA_MISSING')
   }
 
   const files = new Map<string, string>()
@@ -224,16 +224,40 @@ function listCandleFiles(dir: string): Map<string, string> {
 }
 
 /**
- * Loads every `<BASE>-<QUOTE>*.csv` of a folder (or only `symbols`). All input is validated; any problem
- * throws a BotError naming file:line.
+ * A candle file's text. Only a regular file (or a symlink to one) is read: a FIFO or a device would block the
+ * read for ever, and a folder or a dangling link is named as what it is.
  */
-export function loadCandleDir(dir: string, symbols?: readonly string[]): CandleSet {
-  const files = listCandleFiles(dir)
+function readCandleFile(file: string, shown: string): string {
+  let st: fs.Stats
+  try {
+    st = fs.statSync(file)
+  } catch (error) {
+    const dangling = (error as NodeJS.ErrnoException).code === 'ENOENT' && fs.lstatSync(file, {throwIfNoEntry: false})?.isSymbolicLink()
+    throw dataError(shown, dangling ? 'is a symbolic link to a file that does not exist' : `cannot read: ${causeOf(error)}`)
+  }
+
+  if (st.isDirectory()) throw dataError(shown, 'is a folder, not a candle file')
+  if (!st.isFile()) throw dataError(shown, 'is not a regular file (a FIFO, socket or device?); candle files must be plain files')
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch (error) {
+    throw dataError(shown, `cannot read: ${causeOf(error)}`)
+  }
+}
+
+/**
+ * Loads every `<BASE>-<QUOTE>*.csv` of a folder (or only `symbols`). All input is validated; any problem
+ * throws a BotError naming file:line. `label` names the folder in messages (e.g. by the environment variable
+ * it came from) instead of its path.
+ */
+export function loadCandleDir(dir: string, symbols?: readonly string[], label?: string): CandleSet {
+  const shown = label ?? displayPath(dir)
+  const files = listCandleFiles(dir, shown)
   let wanted = [...files.keys()]
   if (symbols) {
     const missing = symbols.filter((s) => !files.has(s))
     if (missing.length > 0) {
-      throw new BotError(`no candle file for ${missing.join(', ')} in ${displayPath(dir)}`, 'MARKET_DATA_MISSING')
+      throw new BotError(`no candle file for ${missing.join(', ')} in ${shown}`, 'MARKET_DATA_MISSING')
     }
 
     wanted = [...new Set(symbols)].sort()
@@ -242,10 +266,11 @@ export function loadCandleDir(dir: string, symbols?: readonly string[]): CandleS
   const series = new Map<string, Series>()
   for (const symbol of wanted) {
     const file = files.get(symbol)!
-    series.set(symbol, parseCandleCsv(fs.readFileSync(file, 'utf8'), file))
+    const fileShown = label ? `${label}/${path.basename(file)}` : displayPath(file)
+    series.set(symbol, parseCandleCsv(readCandleFile(file, fileShown), file, fileShown))
   }
 
-  return {barMs: inferBarMs(series.values(), dir), symbols: wanted, series}
+  return {barMs: inferBarMs(series.values(), shown), symbols: wanted, series}
 }
 
 /** Index of the last element <= x in an ascending array (-1 if none). */

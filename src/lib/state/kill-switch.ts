@@ -1,4 +1,4 @@
-import {existsSync} from 'node:fs'
+import {lstatSync} from 'node:fs'
 import path from 'node:path'
 
 export const KILL_SWITCH_FILE = 'KILL_SWITCH'
@@ -8,6 +8,15 @@ export function killSwitchPath(stateDir: string): string {
   return path.join(stateDir, KILL_SWITCH_FILE)
 }
 
+/**
+ * Fail safe: anything at that path halts (a folder, a dangling symlink), and so does a path bot cannot
+ * look at; only a path that certainly holds nothing lets trading go on.
+ */
 export function isKillSwitchOn(stateDir: string): boolean {
-  return existsSync(killSwitchPath(stateDir))
+  try {
+    lstatSync(killSwitchPath(stateDir))
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT'
+  }
 }

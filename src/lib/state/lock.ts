@@ -1,7 +1,8 @@
-import {linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
+import {linkSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {BotError} from '../errors.js'
+import {ensureDir, fileError} from '../files.js'
 
 export interface StateLock {
   file: string
@@ -48,23 +49,23 @@ function tryUnlink(file: string): void {
  * SIGKILL, reboot) is stale and taken over; a live one is refused with its pid.
  */
 export function acquireLock(stateDir: string): StateLock {
-  try {
-    mkdirSync(stateDir, {recursive: true})
-  } catch (error) {
-    throw new BotError(`cannot use state dir ${stateDir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'STATE_DIR_UNUSABLE')
-  }
-
+  ensureDir(stateDir, 'state dir', 'STATE_DIR_UNUSABLE')
   const file = path.join(stateDir, 'bot.lock')
   const mine = `${process.pid} ${startTime(process.pid) ?? ''}\n`
   const draft = `${file}.${process.pid}`
-  writeFileSync(draft, mine)
+  try {
+    writeFileSync(draft, mine)
+  } catch (error) {
+    throw fileError(error, 'write in state dir', stateDir, 'STATE_DIR_UNUSABLE')
+  }
+
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         linkSync(draft, file)
         return {file, release: () => readSafe(file) === mine && tryUnlink(file)}
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new BotError(`cannot create lock ${file}: ${(error as Error).message}`, 'LOCK_FAILED')
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError(error, 'create lock', file, 'LOCK_FAILED')
       }
 
       const seen = readSafe(file)
