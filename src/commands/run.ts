@@ -2,6 +2,8 @@ import {Flags} from '@oclif/core'
 import ora from 'ora'
 
 import {BotCommand} from '../lib/cli/bot-command.js'
+import {intervalFlag, MAX_INTERVAL_SECONDS} from '../lib/cli/flags.js'
+import {LineWriter} from '../lib/cli/output.js'
 import {renderEvent, renderSummary} from '../lib/cli/render-run.js'
 import type {EngineEvent} from '../lib/engine/events.js'
 import {runBot} from '../lib/engine/loop.js'
@@ -16,7 +18,7 @@ export default class Run extends BotCommand {
   static override flags = {
     'state-dir': Flags.directory({description: 'State folder (SQLite state, audit log, lock, KILL_SWITCH); default: app.yaml state.dir'}),
     cycles: Flags.integer({description: 'Stop after this many cycles', min: 1}),
-    interval: Flags.integer({description: 'Seconds between cycles (default: as fast as possible on the sim, loop.interval_seconds on a real exchange)', min: 0}),
+    interval: intervalFlag({description: `Seconds between cycles, decimals allowed (0.2); at most ${MAX_INTERVAL_SECONDS} (default: as fast as possible on the sim, loop.interval_seconds on a real exchange)`}),
     live: Flags.boolean({description: 'Confirm live trading (app.yaml must also say mode: live)', default: false}),
     verbose: Flags.boolean({char: 'v', description: 'Also print every order, denial and reconciliation', default: false}),
   }
@@ -31,26 +33,30 @@ export default class Run extends BotCommand {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     // A terminal that reports no width (some ptys) cannot be redrawn in place: no spinner there.
+    const out = new LineWriter(process.stdout)
     const spinner = !json && process.stderr.isTTY && process.stderr.columns > 0 ? ora({stream: process.stderr, text: 'starting'}).start() : null
     const print = (line: string) => {
       spinner?.clear()
-      this.log(line)
+      out.write(line)
       spinner?.render()
     }
+
+    const emit = (value: unknown) => out.write(JSON.stringify(value))
 
     try {
       const summary = await runBot({
         configDir: flags['config-dir'], stateDir: flags['state-dir'], cycles: flags.cycles, intervalSeconds: flags.interval, live: flags.live, stop: stop.signal,
+        flush: () => out.drained(),
         observe: (e: EngineEvent) => {
-          if (json) return this.logJson(e)
+          if (json) return emit(e)
           const line = renderEvent(e, flags.verbose)
           if (line !== null) print(line)
           if (spinner && e.type === 'cycle') spinner.text = `cycle ${e.report.cycle}`
         },
-        onStart: (info) => (json ? this.logJson({type: 'start', ...info}) : print(`bot: ${info.description}; state ${info.stateDir}${info.resumedFrom ? `, resuming after cycle ${info.resumedFrom}` : ''}`)),
+        onStart: (info) => (json ? emit({type: 'start', ...info}) : print(`bot: ${info.description}; state ${info.stateDir}${info.resumedFrom ? `, resuming after cycle ${info.resumedFrom}` : ''}`)),
       })
       spinner?.stop()
-      if (!json) for (const line of renderSummary(summary)) this.log(line)
+      if (!json) for (const line of renderSummary(summary)) out.write(line)
       return {type: 'summary', ...summary}
     } finally {
       spinner?.stop()
@@ -59,7 +65,7 @@ export default class Run extends BotCommand {
     }
   }
 
-  /** JSON lines: every event and the final summary on one line each. */
+  /** JSON lines: every event and the final summary (or the error) on one line each. */
   protected override logJson(json: unknown): void {
     process.stdout.write(`${JSON.stringify(json)}\n`)
   }

@@ -34,7 +34,11 @@ export function query<T>(stateDir: string, file: string, sql: string, ...params:
 export async function simAccount(stateDir: string) {
   const config = defaultConfig()
   const tierOf = tierMap(config.universe)
-  const sim = SimExchange.open({data: loadCandleDir(BUNDLED_DATA_DIR, [...tierOf.keys()]), settings: config.app.exchange.sim, quote: 'USD', tierOf: (s) => tierOf.get(s), stateFile: path.join(stateDir, 'sim-exchange.sqlite')})
+  const [{value: id}] = query<{value: string}>(stateDir, 'bot.sqlite', "SELECT value FROM meta WHERE key = 'run_id'")
+  const sim = SimExchange.open({
+    data: loadCandleDir(BUNDLED_DATA_DIR, [...tierOf.keys()]), settings: config.app.exchange.sim, quote: 'USD', tierOf: (s) => tierOf.get(s),
+    stateFile: path.join(stateDir, 'sim-exchange.sqlite'), run: {id, hasHistory: true, bound: true},
+  })
   try {
     return {balances: await sim.balances(), markets: await sim.markets(), fills: sim.fills(0), now: sim.now()}
   } finally {

@@ -170,10 +170,11 @@ function sqliteStore(db: Db): SimStore {
   }
 }
 
-function initFile(db: Db, identity: SimIdentity, initial: SimSnapshot): void {
+function initFile(db: Db, identity: SimIdentity, initial: SimSnapshot, runId: string): void {
   db.transaction(() => {
     db.exec(SCHEMA)
     const meta = db.prepare('INSERT INTO sim_meta (key, value) VALUES (?, ?)')
+    meta.run('run_id', runId)
     meta.run('fingerprint', identity.fingerprint)
     meta.run('data_summary', identity.dataSummary)
     meta.run('start_balances', identity.startBalances)
@@ -188,10 +189,9 @@ function initFile(db: Db, identity: SimIdentity, initial: SimSnapshot): void {
   })()
 }
 
-function openDb(file: string): Db {
+function openDb(file: string, create: boolean): Db {
   try {
-    fs.mkdirSync(path.dirname(file), {recursive: true})
-    const db = new Database(file)
+    const db = new Database(file, {fileMustExist: !create})
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
     return db
@@ -200,29 +200,90 @@ function openDb(file: string): Db {
   }
 }
 
+/** The run a sim state file belongs to (see StateRun): it pairs with bot.sqlite, never alone. */
+export interface SimRun {
+  id: string
+  /** bot.sqlite holds cycles or orders, so this account must already exist. */
+  hasHistory: boolean
+  /** bot.sqlite has stored the id; false for state made before run ids existed. */
+  bound: boolean
+}
+
+function present(file: string): boolean {
+  try {
+    fs.lstatSync(file)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT'
+  }
+}
+
+function hasHistory(db: Db, start: number): boolean {
+  const n = (sql: string) => (db.prepare(sql).get() as {n: number}).n
+  const cursor = (db.prepare('SELECT cursor FROM sim_counters WHERE id = 1').get() as {cursor: number} | undefined)?.cursor
+  return n('SELECT count(*) AS n FROM sim_orders') + n('SELECT count(*) AS n FROM sim_converts') > 0 || (cursor !== undefined && cursor !== start)
+}
+
+/** Refuses (changing nothing) unless this file and bot.sqlite are one run; binds a file made before run ids. */
+function checkRun(db: Db, file: string, run: SimRun, start: number): void {
+  const stored = (db.prepare("SELECT value FROM sim_meta WHERE key = 'run_id'").get() as {value: string} | undefined)?.value
+  const dir = path.dirname(file)
+  const mismatch = () => new BotError(`${file} holds a run that bot.sqlite in ${dir} does not know: delete sim-exchange.sqlite too to start over, or use the state dir that made it`, 'STATE_MISMATCH')
+  if (stored !== undefined) {
+    if (stored !== run.id) throw mismatch()
+    return
+  }
+
+  if (run.bound || hasHistory(db, start) !== run.hasHistory) throw mismatch()
+  db.prepare("INSERT INTO sim_meta (key, value) VALUES ('run_id', ?)").run(run.id)
+}
+
 /**
- * Opens the sim's state: in memory when `file` is null, else the SQLite file, created with `initial` or
- * resumed from what it holds (refused when it was made for another data set or other start balances).
+ * Opens the sim's state: in memory when `file` is null, else the SQLite file of this run, created with
+ * `initial` or resumed from what it holds. Refused, with the file left as it was, when it belongs to another
+ * run, data set or start balances, or when bot.sqlite has history but the file is gone.
  */
 export function openSimStore(
   file: string | null,
   identity: SimIdentity,
   initial: SimSnapshot,
+  run: SimRun = {id: 'memory', hasHistory: false, bound: true},
 ): {store: SimStore; snapshot: SimSnapshot; resumed: boolean} {
   if (file === null) return {store: memoryStore, snapshot: initial, resumed: false}
-  const db = openDb(file)
+  const missing = (what: string) => new BotError(`${file} ${what} but bot.sqlite in ${path.dirname(file)} holds a run: they belong together; restore the sim file, or delete bot.sqlite too to start over`, 'STATE_MISMATCH')
+  if (!present(file)) {
+    if (run.hasHistory) throw missing('is missing')
+    return createSimFile(file, identity, initial, run)
+  }
+
+  const db = openDb(file, false)
   try {
     const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sim_meta'").get()
     if (!exists) {
-      initFile(db, identity, initial)
+      // Created but never initialized: a start cut short by a crash.
+      if (run.hasHistory) throw missing('holds no account')
+      initFile(db, identity, initial, run.id)
       return {store: sqliteStore(db), snapshot: initial, resumed: false}
     }
 
     checkIdentity(db, file, identity)
+    checkRun(db, file, run, initial.counters.cursor)
     return {store: sqliteStore(db), snapshot: readSnapshot(db), resumed: true}
   } catch (error) {
     db.close()
     if (error instanceof BotError) throw error
     throw new BotError(`cannot read sim state ${file}: ${(error as Error).message}`, 'SIM_STATE_UNREADABLE')
   }
+}
+
+function createSimFile(file: string, identity: SimIdentity, initial: SimSnapshot, run: SimRun): {store: SimStore; snapshot: SimSnapshot; resumed: boolean} {
+  const db = openDb(file, true)
+  try {
+    initFile(db, identity, initial, run.id)
+  } catch (error) {
+    db.close()
+    throw new BotError(`cannot create sim state ${file}: ${(error as Error).message}`, 'SIM_STATE_UNREADABLE')
+  }
+
+  return {store: sqliteStore(db), snapshot: initial, resumed: false}
 }

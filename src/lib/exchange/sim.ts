@@ -25,7 +25,7 @@ import {
   publicState,
   reservationFor,
 } from './sim-fills.js'
-import {identityOf, openSimStore, type SimCounters, type SimFill, type SimOrder, type SimSnapshot, type SimStore} from './sim-store.js'
+import {identityOf, openSimStore, type SimCounters, type SimFill, type SimOrder, type SimRun, type SimSnapshot, type SimStore} from './sim-store.js'
 
 export type SimSettings = AppConfig['exchange']['sim']
 export type {SimFill} from './sim-store.js'
@@ -38,6 +38,8 @@ export interface SimOpenOptions {
   tierOf: (symbol: string) => string | undefined
   /** SQLite file holding the whole exchange state; null = in memory (unit tests). */
   stateFile: string | null
+  /** The run of the state dir the file belongs to (it pairs with bot.sqlite). */
+  run?: SimRun
 }
 
 const DAY_MS = 86_400_000
@@ -129,7 +131,7 @@ export class SimExchange implements Exchange {
       converts: new Map(),
     }
     const identity = identityOf(opts.data, timeline, opts.settings.start_balances)
-    const {store, snapshot, resumed} = openSimStore(opts.stateFile, identity, initial)
+    const {store, snapshot, resumed} = openSimStore(opts.stateFile, identity, initial, opts.run)
     const sim = new SimExchange(opts, timeline, start, store, snapshot)
     sim.resumed = resumed
     return sim

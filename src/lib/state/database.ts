@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3'
-import {mkdirSync} from 'node:fs'
 import path from 'node:path'
 
 import {BotError} from '../errors.js'
+import {ensureDir} from '../files.js'
 
 /** Versioned migrations: entry i brings the schema from version i to i + 1. Never edit a released one. */
 const MIGRATIONS: readonly string[] = [
@@ -34,13 +34,16 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length
 
-/** Open (or create) a WAL-mode SQLite file and bring its schema up to date in one transaction. */
-export function openDatabase(file: string): Database.Database {
+/**
+ * Opens a SQLite file in WAL mode without changing its schema, so a start that is then refused leaves it as
+ * it was. A file written by a newer bot is refused here.
+ */
+export function connectDatabase(file: string, options: {create: boolean}): Database.Database {
   let db: Database.Database | undefined
   let version: number
   try {
-    mkdirSync(path.dirname(file), {recursive: true})
-    db = new Database(file)
+    if (options.create) ensureDir(path.dirname(file), 'state dir', 'STATE_DIR_UNUSABLE')
+    db = new Database(file, {fileMustExist: !options.create})
     db.pragma('journal_mode = WAL')
     // FULL: a committed intent survives even a power cut, so an order can never be sent without its record.
     db.pragma('synchronous = FULL')
@@ -49,6 +52,7 @@ export function openDatabase(file: string): Database.Database {
     version = db.pragma('user_version', {simple: true}) as number
   } catch (error) {
     db?.close()
+    if (error instanceof BotError) throw error
     throw new BotError(`cannot open state database ${file}: ${(error as Error).message}`, 'STATE_UNREADABLE')
   }
 
@@ -57,9 +61,22 @@ export function openDatabase(file: string): Database.Database {
     throw new BotError(`state database ${file} has schema version ${version}, newer than this bot (${SCHEMA_VERSION}); upgrade bot`, 'STATE_TOO_NEW')
   }
 
+  return db
+}
+
+/** Brings the schema up to date in one transaction (with `also`, e.g. the first meta rows of a new file). */
+export function migrate(db: Database.Database, also: () => void = () => {}): void {
+  const version = db.pragma('user_version', {simple: true}) as number
   db.transaction(() => {
     for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v])
     db.pragma(`user_version = ${SCHEMA_VERSION}`)
+    also()
   })()
+}
+
+/** Open (or create) a state database and bring its schema up to date. */
+export function openDatabase(file: string): Database.Database {
+  const db = connectDatabase(file, {create: true})
+  migrate(db)
   return db
 }

@@ -2,8 +2,9 @@ import type Database from 'better-sqlite3'
 import path from 'node:path'
 
 import type {OrderState, OrderType, Side} from '../exchange/port.js'
-import {AuditLog} from './audit.js'
+import {AuditLog, type AuditSeal} from './audit.js'
 import {openDatabase} from './database.js'
+import {STATE_FILE} from './layout.js'
 
 export type OrderRowStatus = 'intent' | 'sent' | OrderState['status'] | 'abandoned'
 
@@ -55,8 +56,8 @@ export class StateStore {
   readonly audit: AuditLog
   private readonly s: Record<string, Database.Statement>
 
-  private constructor(readonly db: Database.Database, readonly file: string) {
-    this.audit = new AuditLog(db)
+  constructor(readonly db: Database.Database, readonly file: string, seal: AuditSeal = {key: null, keyedFrom: null}) {
+    this.audit = new AuditLog(db, seal)
     const p = (sql: string) => db.prepare(sql)
     this.s = {
       getMeta: p('SELECT value FROM meta WHERE key = ?'),
@@ -82,8 +83,9 @@ export class StateStore {
     }
   }
 
+  /** Opens (or creates) a state dir's database with no pre-flight checks: for tools and tests; `bot run` uses prepareState. */
   static open(stateDir: string): StateStore {
-    const file = path.join(stateDir, 'bot.sqlite')
+    const file = path.join(stateDir, STATE_FILE)
     return new StateStore(openDatabase(file), file)
   }
 
