@@ -56,12 +56,14 @@ describe('audit log', () => {
     store.transaction(() => {
       for (let i = 0; i < 5; i++) store.audit.append(1000 + i, 'test', {i})
     })
-    assert.deepEqual(store.audit.verify(), {ok: true, entries: 5, head: store.audit.headHash(), brokenAt: null})
+    assert.deepEqual(store.audit.verify(), {ok: true, entries: 5, head: store.audit.current(), brokenAt: null, problem: null})
     store.db.exec('DROP TRIGGER audit_no_update') // an attacker with file access can do this too
     store.db.prepare("UPDATE audit SET data = '{\"i\":42}' WHERE seq = 3").run()
     const v = store.audit.verify()
     assert.equal(v.ok, false)
     assert.equal(v.brokenAt, 3)
+    assert.equal(v.entries, 5, 'the count is of every entry, not of the verified ones')
+    assert.equal(v.head.entries, 2)
     store.close()
   })
 

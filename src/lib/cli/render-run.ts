@@ -43,7 +43,7 @@ export function renderSummary(s: RunSummary): string[] {
     `  exposure     ${num(s.exposurePct, 1)}% of equity`,
     `  trades       ${s.trades} fills, fees ${num(s.fees)}, ${s.ordersDenied} orders denied by risk checks`,
     s.benchmark ? `  vs holding ${s.benchmark.symbol}: ${ret(s.benchmark.returnPct)}` : '  no benchmark',
-    `  audit log    ${s.auditEntries} entries, chain ${s.auditOk ? chalk.green('verified') : chalk.red('BROKEN')}`,
+    `  audit log    ${s.auditEntries} entries, chain ${s.auditOk ? `${chalk.green('verified')}, head #${s.auditHead.entries} ${s.auditHead.hash.slice(0, 16)}` : chalk.red(`BROKEN at entry #${s.auditBrokenAt}`)}`,
     `  state        ${s.stateDir} (run again to resume)`,
   ]
 }

@@ -1,9 +1,11 @@
 import type {BotConfig} from '../config/load.js'
 import type {Exchange, MarketInfo} from '../exchange/port.js'
+import type {PriceGuard} from '../market/price-guard.js'
 import type {MarketSnapshot, PortfolioSnapshot} from '../market/snapshot.js'
 import type {OrderPlan} from '../execution/plan.js'
 import type {SignalBook} from '../signals/scores.js'
 import type {Target} from '../signals/targets.js'
+import type {AuditHeadFile} from '../state/audit-head.js'
 import type {StateStore} from '../state/store.js'
 import type {Universe} from '../universe/eligibility.js'
 import type {Clock} from './clock.js'
@@ -30,6 +32,10 @@ export interface Engine {
   /** Write-through caches of small tables read every cycle. */
   anchors: Map<string, number>
   eligibility: Map<string, string>
+  /** Judges each cycle's tickers (the indicators' bars have their own guard in `signals`). */
+  prices: PriceGuard
+  /** Where each completed cycle publishes the audit chain's head. */
+  auditHead: AuditHeadFile
 }
 
 /** What one cycle has learned so far; each step reads the fields the earlier steps filled. */

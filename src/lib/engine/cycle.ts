@@ -17,6 +17,7 @@ export async function runCycle(engine: Engine, now: number, last: CycleRow | nul
   try {
     const report = await cycleSteps(engine, now, last)
     engine.store.commit()
+    engine.auditHead.write(report.audit, now)
     engine.observe({type: 'cycle', report}) // only once it is durable
     return report
   } catch (error) {

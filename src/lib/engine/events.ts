@@ -1,4 +1,5 @@
 import type {Denial} from '../risk/checks.js'
+import type {AuditHead} from '../state/audit.js'
 
 /** One line of `bot run` output: what a cycle did. */
 export interface CycleReport {
@@ -20,6 +21,8 @@ export interface CycleReport {
   eligible: number
   forced: number
   excluded: number
+  /** The audit chain's head once this cycle is recorded: compare it later with the log to prove nothing was cut or rewritten. */
+  audit: AuditHead
 }
 
 export type EngineEvent =

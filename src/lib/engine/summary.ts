@@ -1,4 +1,5 @@
 import type {PortfolioSnapshot} from '../market/snapshot.js'
+import type {AuditHead} from '../state/audit.js'
 import type {StateStore} from '../state/store.js'
 
 export interface RunSummary {
@@ -19,6 +20,10 @@ export interface RunSummary {
   benchmark: {symbol: string; returnPct: number} | null
   auditEntries: number
   auditOk: boolean
+  /** The first entry that does not verify, when the chain is broken. */
+  auditBrokenAt: number | null
+  /** The chain's last entry and its hash: compare with a head published earlier. */
+  auditHead: AuditHead
 }
 
 export function summarize(store: StateStore, final: PortfolioSnapshot, priceOf: (symbol: string) => number | undefined, exposurePct: number, extra: Pick<RunSummary, 'stateDir' | 'cyclesThisRun' | 'stoppedBy'>): RunSummary {
@@ -52,5 +57,7 @@ export function summarize(store: StateStore, final: PortfolioSnapshot, priceOf: 
     benchmark: bench && Number.isFinite(benchNow) ? {symbol: bench.symbol, returnPct: (benchNow / bench.price - 1) * 100} : null,
     auditEntries: audit.entries,
     auditOk: audit.ok,
+    auditBrokenAt: audit.brokenAt,
+    auditHead: audit.head,
   }
 }

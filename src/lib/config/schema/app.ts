@@ -2,9 +2,12 @@ import * as z from 'zod/mini'
 
 import {Currency, doc, EnvName, NonNegative, NonNegativeInt, num, opt, Positive, PositiveInt, Probability, section, Severity, text} from './common.js'
 
+/** Basis points of a trading cost: 1000 bps (10 %) is far beyond any real venue, and keeps every fill's proceeds positive. */
+const CostBps = () => num({min: 0, max: 1000})
+
 const SimCosts = z.strictObject({
-  spread_bps: opt(z.record(z.string(), NonNegative()), {}, 'Half-spread in basis points per tier name; a tier not listed uses "default"'),
-  slippage_bps: opt(z.record(z.string(), NonNegative()), {}, 'Market-order slippage in basis points per tier name; a tier not listed uses "default"'),
+  spread_bps: opt(z.record(z.string(), CostBps()), {}, 'Half-spread in basis points (0..1000) per tier name; a tier not listed uses "default"'),
+  slippage_bps: opt(z.record(z.string(), CostBps()), {}, 'Market-order slippage in basis points (0..1000) per tier name; a tier not listed uses "default"'),
 })
 
 const SimFaults = z.strictObject({
@@ -16,12 +19,12 @@ const SimFaults = z.strictObject({
 const Sim = z.strictObject({
   data_dir: opt(z.nullable(z.string().check(z.minLength(1))), null, 'Folder of candle CSV files (timestamp,open,high,low,close,volume); null = the bundled Coinbase hourly data'),
   start_balances: opt(z.record(Currency, NonNegative()), {USD: 100000}, 'Balances at the start of a sim run: cash and/or coins'),
-  fees_bps: section(z.strictObject({maker: opt(NonNegative(), 40), taker: opt(NonNegative(), 60)})),
+  fees_bps: section(z.strictObject({maker: opt(CostBps(), 40, 'Maker fee in basis points (0..1000)'), taker: opt(CostBps(), 60, 'Taker fee in basis points (0..1000)')})),
   costs: section(SimCosts),
   max_fill_pct_of_bar_volume: opt(num({gt: 0, max: 100}), 10, 'Share of a bar\'s volume one order may take; the rest fills on later bars'),
   warmup_bars: opt(NonNegativeInt(), 48, 'Bars replayed before the first cycle, so indicators are ready'),
   convert_supported: opt(z.boolean(), true, 'Whether the simulated exchange offers convert quotes'),
-  convert_fee_bps: opt(NonNegative(), 10),
+  convert_fee_bps: opt(CostBps(), 10, 'Convert fee in basis points (0..1000)'),
   faults: section(SimFaults),
 })
 
@@ -42,6 +45,7 @@ const Loop = z.strictObject({
 
 const State = z.strictObject({
   dir: opt(z.string().check(z.minLength(1)), './data', 'Folder of the SQLite state, audit log, lock, kill switch and metrics port file'),
+  audit_key_env: opt(EnvName, 'BOT_AUDIT_KEY', 'Name of the environment variable holding the audit key; when it is set, the audit chain is an HMAC chain nobody can recompute without the key'),
 })
 
 const KillSwitch = z.strictObject({

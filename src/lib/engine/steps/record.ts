@@ -7,7 +7,7 @@ export function record(engine: Engine, cs: CycleState): CycleReport {
   const {store} = engine
   const first = store.getMeta('first_equity')
   const p = cs.portfolio!
-  const report: CycleReport = {
+  const report: Omit<CycleReport, 'audit'> = {
     cycle: cs.cycle, time: cs.now, equity: p.equity, cash: p.cash,
     exposurePct: exposurePct(cs.atRisk!, p.equity), exposureAfterPct: cs.plan?.exposureAfterPct ?? exposurePct(cs.atRisk!, p.equity),
     capPct: engine.config.policy.risk.max_total_at_risk_pct, orders: store.cycleOrders(cs.cycle).length,
@@ -26,5 +26,5 @@ export function record(engine: Engine, cs: CycleState): CycleReport {
     store.finishCycle(cs.cycle)
     store.audit.append(cs.now, 'cycle', {cycle: cs.cycle, equity: report.equity, exposurePct: report.exposurePct, exposureAfterPct: report.exposureAfterPct, orders: report.orders, denied: report.denied, fills: report.fills, halted: report.halted})
   })
-  return report
+  return {...report, audit: store.audit.current()}
 }
