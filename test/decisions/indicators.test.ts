@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 
 import {RollingWindow, createSignal, barsNeeded} from '../../src/lib/signals/indicators.js'
+import {PriceGuard} from '../../src/lib/market/price-guard.js'
 import {SignalBook} from '../../src/lib/signals/scores.js'
 import {defaultConfig} from '../helpers/fixtures.js'
 
@@ -44,7 +45,7 @@ describe('indicators', () => {
 
   it('SignalBook feeds each bar once and needs every signal warm before scoring', () => {
     const config = defaultConfig().signals
-    const book = new SignalBook(config)
+    const book = new SignalBook(config, new PriceGuard(30))
     const bars = Array.from({length: barsNeeded(config.signals)}, (_, i) => ({time: i, open: 1, high: 1, low: 1, close: 100 + i, volume: 1}))
     book.feed('BTC-USD', bars.slice(0, -1))
     assert.equal(book.score('BTC-USD'), null)

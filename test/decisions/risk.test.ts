@@ -13,7 +13,7 @@ const policy = defaultConfig().policy
 function context(overrides: Partial<RiskContext> = {}): RiskContext {
   return {
     policy, now: 1_700_000_000_000, equity: 100_000, atRisk: 0, positionValue: 0, positionCapPct: 10,
-    ordersThisCycle: 0, cashFree: 100_000, takerFeeBps: 60, market: market('BTC-USD'), ticker: ticker('BTC-USD', 40000), duplicateOf: null, unpriced: [], ...overrides,
+    ordersThisCycle: 0, cashFree: 100_000, takerFeeBps: 60, market: market('BTC-USD'), ticker: ticker('BTC-USD', 40000), duplicateOf: null, unpriced: [], suspect: null, ...overrides,
   }
 }
 
@@ -24,6 +24,7 @@ describe('pre-trade risk checks', () => {
     ['a sound order passes', {}, buy(0.1), null],
     ['order budget', {ordersThisCycle: policy.risk.max_orders_per_cycle}, buy(0.1), 'ORDER_BUDGET'],
     ['duplicate', {duplicateOf: 'open buy order c-1'}, buy(0.1), 'DUPLICATE_ORDER'],
+    ['suspect price', {suspect: 'price moved 9,900% from the last good 40000'}, buy(0.1), 'SUSPECT_PRICE'],
     ['amount off the step', {}, buy(0.12345), 'PRECISION'],
     ['below min notional', {}, buy(0.0002), 'MIN_NOTIONAL'],
     ['above max order notional', {}, buy(0.2), 'MAX_ORDER_NOTIONAL'],
@@ -84,6 +85,18 @@ describe('order plan', () => {
     const {plan: p} = plan({USD: 70_000, BTC: 0.75}, [enter('ETH-USD', 'tier1', 5000)])
     assert.equal(p.orders.length, 0)
     assert.equal(p.denied[0].denial.code, 'EXPOSURE_CAP')
+  })
+
+  it('plans no order, buy or sell, on a symbol whose price is suspect this cycle', () => {
+    const b = {USD: {free: 80_000, total: 80_000}, ETH: {free: 1, total: 1}}
+    const portfolio = buildPortfolio('USD', b, snap.tickers, [])
+    const suspectSnap = {...snap, suspect: new Map([['ETH-USD', 'price jumped'], ['AVAX-USD', 'price jumped']])}
+    const p = planOrders({
+      targets: [{symbol: 'ETH-USD', tier: 'tier1', action: 'exit', value: 0, score: -0.5, reason: 'exit'}, enter('AVAX-USD', 'tier2', 2000)],
+      market: suspectSnap, portfolio, committed: new Map([['ETH-USD', 2000]]), atRisk: 2000, policy, takerFeeBps: 60, recentIntents: [],
+    })
+    assert.deepEqual(p.orders, [])
+    assert.deepEqual(p.denied.map((d) => [d.symbol, d.side, d.denial.code]), [['ETH-USD', 'sell', 'SUSPECT_PRICE'], ['AVAX-USD', 'buy', 'SUSPECT_PRICE']])
   })
 
   it('does not stack a second order on a symbol with an open order', () => {

@@ -36,7 +36,7 @@ export function ticker(symbol: string, last: number, overrides: Partial<Ticker> 
 }
 
 export function snapshotOf(tickers: Ticker[], time = 1_700_000_000_000): MarketSnapshot {
-  return {time, markets: new Map(tickers.map((t) => [t.symbol, market(t.symbol)])), tickers: new Map(tickers.map((t) => [t.symbol, t]))}
+  return {time, markets: new Map(tickers.map((t) => [t.symbol, market(t.symbol)])), tickers: new Map(tickers.map((t) => [t.symbol, t])), suspect: new Map()}
 }
 
 export function openOrder(symbol: string, side: 'buy' | 'sell', amount: number, price: number | null = null): OrderState {

@@ -56,6 +56,7 @@ export function planOrders(input: PlanInput): OrderPlan {
     positionValue: input.committed.get(o.symbol) ?? 0, positionCapPct: positionCapPct(policy, o.symbol, o.tier),
     ordersThisCycle: orders.length, takerFeeBps: input.takerFeeBps, market: market.markets.get(o.symbol),
     ticker: market.tickers.get(o.symbol), duplicateOf: duplicateOf(o, input), unpriced: portfolio.unpriced,
+    suspect: market.suspect.get(o.symbol) ?? null,
   })
   const submit = (target: Target, order: ProposedOrder, fallback?: ProposedOrder) => {
     const denial = evaluateOrder(order, context(order))

@@ -4,7 +4,10 @@ import type {Balances, MarketInfo, OrderState, Ticker} from '../exchange/port.js
 export interface MarketSnapshot {
   time: number
   markets: Map<string, MarketInfo>
+  /** Prices to decide on: a suspect price is replaced by the last good one (see PriceGuard). */
   tickers: Map<string, Ticker>
+  /** Symbols whose price is suspect this cycle, with why: no order on them. */
+  suspect: ReadonlyMap<string, string>
 }
 
 export interface Holding {

@@ -6,6 +6,7 @@ import {isMultipleOf} from '../execution/amounts.js'
 export type DenialCode =
   | 'EXPOSURE_CAP' | 'TIER_POSITION_CAP' | 'MIN_NOTIONAL' | 'MAX_ORDER_NOTIONAL' | 'PRICE_COLLAR'
   | 'ORDER_BUDGET' | 'DUPLICATE_ORDER' | 'STALE_QUOTE' | 'INSUFFICIENT_FUNDS' | 'PRECISION' | 'NO_MARKET' | 'UNPRICED_HOLDINGS'
+  | 'SUSPECT_PRICE'
 
 export interface Denial {
   code: DenialCode
@@ -39,6 +40,8 @@ export interface RiskContext {
   duplicateOf: string | null
   /** Held currencies without a price (see PortfolioSnapshot.unpriced). */
   unpriced: readonly string[]
+  /** Why this symbol's price is suspect this cycle, or null. */
+  suspect: string | null
 }
 
 type Check = (o: ProposedOrder, c: RiskContext) => Denial | null
@@ -47,6 +50,8 @@ const notional = (o: ProposedOrder) => o.amount * o.price
 const money = (n: number) => n.toFixed(2)
 
 export const checkMarket: Check = (o, c) => (c.market && c.ticker ? null : deny('NO_MARKET', `${o.symbol} has no market or price`))
+
+export const checkSuspectPrice: Check = (o, c) => (c.suspect ? deny('SUSPECT_PRICE', `${o.symbol}: ${c.suspect}`) : null)
 
 export const checkOrderBudget: Check = (_o, c) =>
   c.ordersThisCycle >= c.policy.risk.max_orders_per_cycle ? deny('ORDER_BUDGET', `already ${c.ordersThisCycle} orders this cycle (max_orders_per_cycle)`) : null
@@ -111,7 +116,7 @@ export const checkDuplicate: Check = (_o, c) => (c.duplicateOf ? deny('DUPLICATE
  * is not one of them: it stops planning altogether and is checked again before every send.)
  */
 export const PRE_TRADE_CHECKS: readonly Check[] = [
-  checkMarket, checkOrderBudget, checkDuplicate, checkPrecision, checkMinNotional, checkMaxNotional,
+  checkMarket, checkSuspectPrice, checkOrderBudget, checkDuplicate, checkPrecision, checkMinNotional, checkMaxNotional,
   checkStaleQuote, checkPriceCollar, checkUnpriced, checkExposureCap, checkPositionCap, checkFunds,
 ]
 

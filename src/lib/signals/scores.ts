@@ -1,21 +1,25 @@
 import type {Candle} from '../exchange/port.js'
 import type {SignalsConfig} from '../config/schema/signals.js'
+import type {PriceGuard} from '../market/price-guard.js'
 import {createSignal, type SignalState} from './indicators.js'
 
 interface SymbolState {
   lastBarTime: number
   signals: SignalState[]
+  /** A bar whose close jumped suspiciously: fed only if the next bar confirms it. */
+  held: Candle | null
 }
 
 /**
  * Incremental indicator state for every symbol: each closed bar is fed once, in order, so a cycle costs
  * O(1) per symbol. The first bar fed per symbol is its anchor; replaying from the same anchor after a
- * restart rebuilds exactly the same state.
+ * restart rebuilds exactly the same state. A bar that `guard` finds suspect is held back until the next bar
+ * confirms it (both are fed) or clears it (it is dropped).
  */
 export class SignalBook {
   private readonly states = new Map<string, SymbolState>()
 
-  constructor(private readonly config: SignalsConfig) {}
+  constructor(private readonly config: SignalsConfig, readonly guard: PriceGuard) {}
 
   /** Time of the last bar fed for `symbol`, or -1. */
   lastBarTime(symbol: string): number {
@@ -26,14 +30,22 @@ export class SignalBook {
     let state = this.states.get(symbol)
     if (!state) {
       const signals = this.config.signals.filter((s) => s.symbols.length === 0 || s.symbols.includes(symbol)).map((s) => createSignal(s))
-      state = {lastBarTime: -1, signals}
+      state = {lastBarTime: -1, signals, held: null}
       this.states.set(symbol, state)
     }
 
     for (const bar of bars) {
       if (bar.time <= state.lastBarTime) continue
-      for (const s of state.signals) s.update(bar.close)
       state.lastBarTime = bar.time
+      const {verdict} = this.guard.check(symbol, bar.close)
+      if (verdict === 'suspect') {
+        state.held = bar
+        continue
+      }
+
+      if (verdict === 'confirmed' && state.held) for (const s of state.signals) s.update(state.held.close)
+      state.held = null
+      for (const s of state.signals) s.update(bar.close)
     }
   }
 

@@ -13,6 +13,7 @@ const Risk = z.strictObject({
   max_orders_per_cycle: opt(PositiveInt(), 10, 'Order budget per cycle'),
   duplicate_window_seconds: opt(NonNegativeInt(), 300, 'Same symbol, side and size within this window is denied as a duplicate'),
   max_quote_age_seconds: opt(PositiveInt(), 7200, 'Market data older than this is stale; no order is placed on it'),
+  max_bar_move_pct: opt(num({gt: 0, max: 10000}), 30, 'A price that moves more than this % from the last good one is held as suspect: no order on that symbol and valuation at the last good price until the next bar confirms or clears it'),
 })
 
 const Portfolio = z.strictObject({

@@ -1,7 +1,7 @@
 import {buildPortfolio} from '../../market/snapshot.js'
 import {atRiskValue} from '../../risk/exposure.js'
 import {barsNeeded} from '../../signals/indicators.js'
-import type {OrderState} from '../../exchange/port.js'
+import type {OrderState, Ticker} from '../../exchange/port.js'
 import type {OrderRow} from '../../state/store.js'
 import type {CycleState, Engine} from '../context.js'
 
@@ -11,8 +11,9 @@ const historyLimit = (engine: Engine) => Math.max(1000, 4 * barsNeeded(engine.co
 /** Step 3. Balances, prices and open orders at one instant; new closed bars go into the indicators. */
 export async function snapshot(engine: Engine, cs: CycleState): Promise<void> {
   const {exchange, config} = engine
-  const [tickers, balances, openOrders] = [await exchange.tickers(engine.symbols), await exchange.balances(), await exchange.openOrders()]
-  cs.market = {time: cs.now, markets: engine.markets, tickers}
+  const [raw, balances, openOrders] = [await exchange.tickers(engine.symbols), await exchange.balances(), await exchange.openOrders()]
+  const {tickers, suspect} = guardPrices(engine, cs, raw)
+  cs.market = {time: cs.now, markets: engine.markets, tickers, suspect}
   const live = engine.store.liveOrders()
   const onBook = new Set(openOrders.map((o) => o.clientOrderId))
   // An order whose outcome is still unknown counts as on the book: it may fill, so it is committed risk.
@@ -23,6 +24,32 @@ export async function snapshot(engine: Engine, cs: CycleState): Promise<void> {
   for (const symbol of engine.symbols) since.set(symbol, engine.signals.lastBarTime(symbol))
   for (const [symbol, bars] of await exchange.newCandles(since, historyLimit(engine))) engine.signals.feed(symbol, bars)
   adoptUnknownHoldings(engine, cs, new Set(live.map((o) => o.symbol)))
+}
+
+/**
+ * Every ticker through the price guard: a suspect price is replaced by the last good one (bid and ask moved
+ * with it) and the symbol is marked, so nothing is valued or traded on a bad tick. Each verdict is audited.
+ */
+function guardPrices(engine: Engine, cs: CycleState, raw: Map<string, Ticker>): {tickers: Map<string, Ticker>; suspect: Map<string, string>} {
+  const suspect = new Map<string, string>()
+  const tickers = raw
+  for (const [symbol, t] of raw) {
+    const check = engine.prices.check(symbol, t.last)
+    if (check.verdict === 'ok') continue
+    const move = `${check.movePct.toFixed(1)}%`
+    if (check.verdict === 'suspect') {
+      const scale = check.trusted / t.last
+      tickers.set(symbol, {...t, last: check.trusted, bid: t.bid * scale, ask: t.ask * scale})
+      suspect.set(symbol, `price ${t.last} is ${move} from the last good ${check.trusted} (max_bar_move_pct ${engine.config.policy.risk.max_bar_move_pct}); held as suspect until the next price`)
+    }
+
+    engine.store.audit.append(cs.now, `price_${check.verdict}`, {symbol, price: t.last, movePct: check.movePct, trusted: check.trusted})
+    engine.observe({type: 'notice', level: check.verdict === 'suspect' ? 'warning' : 'info', message: check.verdict === 'suspect'
+      ? `${symbol}: price ${t.last} moved ${move} from the last good ${check.trusted}: held as suspect, no order on it this cycle`
+      : `${symbol}: the suspect price was ${check.verdict === 'confirmed' ? 'confirmed by the next one' : 'a glitch: the next price is back near the last good one'}`})
+  }
+
+  return {tickers, suspect}
 }
 
 function asOpenOrder(row: OrderRow): OrderState {
@@ -53,6 +80,11 @@ export async function warmUp(engine: Engine): Promise<void> {
     for (const [symbol, time] of fresh) engine.store.setAnchor(symbol, time)
   })
   for (const [symbol, time] of fresh) engine.anchors.set(symbol, time)
+  // Prices are judged from the last close the indicators accepted, so a bad tick right after a restart is caught too.
+  for (const symbol of engine.symbols) {
+    const good = engine.signals.guard.lastGood(symbol)
+    if (good !== undefined) engine.prices.seed(symbol, good)
+  }
 }
 
 /** Holdings bot did not buy (start balances, deposits) get a position at today's price, so P&L is defined. */
