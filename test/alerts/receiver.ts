@@ -9,8 +9,8 @@ export interface Received {
   body: string
 }
 
-/** What to do with the n-th request (0-based): answer with a status, or accept it and never answer. */
-export type Reply = number | 'hang'
+/** What to do with the n-th request (0-based): answer with a status (and headers), or accept it and never answer. */
+export type Reply = number | {status: number; headers: Record<string, string>} | 'hang'
 
 export interface Receiver {
   url: string
@@ -32,7 +32,8 @@ export async function startReceiver(reply: (request: Received, n: number) => Rep
       requests.push(received)
       const r = reply(received, requests.length - 1)
       if (r === 'hang') return
-      res.writeHead(r, {'content-type': 'text/plain'}).end(r < 300 ? 'ok' : 'nope')
+      const {status, headers} = typeof r === 'number' ? {status: r, headers: {}} : r
+      res.writeHead(status, {'content-type': 'text/plain', ...headers}).end(status < 300 ? 'ok' : 'nope')
     })
   })
   server.on('connection', (s) => {
