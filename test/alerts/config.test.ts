@@ -104,14 +104,15 @@ describe('alerts: config keys', () => {
   }
 
   it('a valid config whose HMAC variable is unset fails in createAlertService, naming only the variable', () => {
-    const report = validateConfig(withSinks(tmp.dir, SINKS), env)
-    assert.ok(report.config)
-    assert.throws(() => createAlertService(report.config.app.alerts, {env, writeLine: () => {}}), (error: unknown) => {
+    const {config} = validateConfig(withSinks(tmp.dir, SINKS), env)
+    assert.ok(config)
+    const alerts = config.app.alerts
+    assert.throws(() => createAlertService(alerts, {env, writeLine: () => {}}), (error: unknown) => {
       assert.ok(error instanceof BotError)
       assert.equal(error.message, 'alerts.sinks[1].hmac_secret_env: environment variable BOT_TEST_WEBHOOK_SECRET is not set (webhook#1 would send unsigned alerts)')
       assert.ok(!error.message.includes('127.0.0.1'))
       return true
     })
-    assert.doesNotThrow(() => createAlertService(report.config!.app.alerts, {env: {...env, BOT_TEST_WEBHOOK_SECRET: 's3cret'}, writeLine: () => {}}))
+    assert.doesNotThrow(() => createAlertService(alerts, {env: {...env, BOT_TEST_WEBHOOK_SECRET: 's3cret'}, writeLine: () => {}}))
   })
 })
