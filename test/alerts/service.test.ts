@@ -121,6 +121,27 @@ describe('alerts: severity, dedup, resolve and restart', () => {
     await service.close()
   })
 
+  it('runs calls for one key in order, even when the caller does not wait', async () => {
+    const {service} = harness({sinks: [{type: 'webhook', url: hook.url, min_severity: 'info'}]})
+    const [a, b, c] = await Promise.all([
+      service.raise({...overCap, time: T0}),
+      service.raise({...overCap, time: T0 + 1000}),
+      service.resolve('OVER_CAP', 'back under the cap', T0 + 2000),
+    ])
+    assert.deepEqual([a.deliveries[0].outcome, b.deliveries[0].outcome, c?.deliveries[0].outcome], ['sent', 'deduplicated', 'sent'])
+    assert.deepEqual(hook.requests.map((r) => json(r.body).status), ['firing', 'resolved'])
+    await service.close()
+  })
+
+  it('stands in the wall clock for a time that is not a number', async () => {
+    const {service} = harness({sinks: [{type: 'webhook', url: hook.url, min_severity: 'info'}]})
+    const before = Date.now()
+    assert.equal((await service.raise({...overCap, time: Number.NaN})).deliveries[0].outcome, 'sent')
+    const sent = Date.parse(String(json(hook.requests[0].body).time))
+    assert.ok(sent >= before && sent <= Date.now())
+    await service.close()
+  })
+
   it('writes one console line per alert, severity first, with the action and the figures', async () => {
     const {service, lines} = harness({sinks: [{type: 'console', min_severity: 'info'}]})
     await service.raise({...overCap, summary: 'exposure over the cap\nsecond line\u001b[31m', time: T0})

@@ -87,7 +87,7 @@ const slackBody: Format<UrlSinkConfig> = (m, config, env) => {
   const lines = [slackEscape(oneLine(m.summary)), ...(m.action ? [`*Action:* ${slackEscape(oneLine(m.action))}`] : [])]
   const about = slackEscape([`key ${m.key}`, env.instance, iso(m.time), figures(m.context)].filter(Boolean).join(' · '))
   const blocks = [
-    {type: 'section', text: {type: 'mrkdwn', text: `${title}\n${lines.join('\n')}`}},
+    {type: 'section', text: {type: 'mrkdwn', text: `${title}\n${lines.join('\n')}`.slice(0, 3000)}},
     {type: 'context', elements: [{type: 'mrkdwn', text: about.slice(0, 1900)}]},
   ]
   return {url: config.url, body: JSON.stringify({text: `${title}: ${lines.join(' ')}`, blocks})}
@@ -138,8 +138,9 @@ function httpSink<C extends UrlSinkConfig>(format: Format<C>) {
         let request: HttpRequest
         try {
           request = format(m, config, env, secret)
-        } catch {
-          return {ok: false, attempts: 0, error: 'invalid URL'} // new URL() failed; its message would hold the URL
+        } catch (error) {
+          // new URL() failed (its message would hold the URL), or a value could not be formatted.
+          return {ok: false, attempts: 0, error: (error as {code?: unknown}).code === 'ERR_INVALID_URL' ? 'invalid URL' : 'cannot format the alert'}
         }
 
         return postJson(request, timeoutMs, userAgent)
