@@ -180,6 +180,8 @@ describe('alerts: HTTP sinks', () => {
     // Credentials in the URL travel as a Basic header, not in the request line.
     assert.equal(fine.requests[0].headers.authorization, `Basic ${Buffer.from(`bot:${PASSWORD}`).toString('base64')}`)
     assert.equal(fine.requests[0].path, `/hooks/${TOKEN}?token=${TOKEN}`)
+    // Alertmanager's URL is a base: the API path goes under its path, its query is kept.
+    assert.equal(notFound.requests[0].path, `/hooks/${TOKEN}/api/v2/alerts?token=${TOKEN}`)
     const everything = JSON.stringify({raised, resolved, lines})
     for (const secret of [TOKEN, PASSWORD, '/hooks/', '127.0.0.1']) assert.ok(!everything.includes(secret), `${secret} leaked: ${everything}`)
     await service.close()

@@ -108,8 +108,10 @@ const alertmanagerBody: Format<UrlSinkConfig> = (m, config, env) => {
     ? [ended(m.severity)]
     : [{labels: labels(m.severity), annotations, startsAt: iso(now), endsAt: iso(now + alertmanagerHoldMs(env.alerts.dedup_seconds * 1000))}]
   if (m.status === 'firing' && m.previousSeverity && m.previousSeverity !== m.severity) alerts.push(ended(m.previousSeverity))
-  const base = config.url.endsWith('/') ? config.url : `${config.url}/`
-  return {url: new URL('api/v2/alerts', base).toString(), body: JSON.stringify(alerts)}
+  // The configured URL is the base (it may sit under a proxy path, with a query or credentials).
+  const url = new URL(config.url)
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v2/alerts`
+  return {url: url.toString(), body: JSON.stringify(alerts)}
 }
 
 function consoleSink(config: SinkConfig, name: string, env: SinkEnv): Sink {
