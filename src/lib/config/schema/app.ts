@@ -60,22 +60,29 @@ const Metrics = z.strictObject({
   pushgateway_url: opt(z.nullable(z.string()), null, 'Pushgateway for one-shot commands run from cron; null = off'),
 })
 
-const urlSink = <T extends string>(type: T) => z.strictObject({
-  type: z.literal(type),
-  url: doc(z.string().check(z.minLength(1)), 'http(s) URL; write ${ENV_VAR} to keep it out of the file'),
+/** Fields every URL sink shares; a fresh set per sink type, so each gets its own description. */
+const urlFields = () => ({
+  url: doc(z.string().check(z.minLength(1)), 'http(s) URL; write ${ENV_VAR} to keep it out of the file (it is treated as a secret)'),
   min_severity: opt(Severity, 'warning'),
+  timeout_ms: doc(z.optional(num({min: 50, max: 30000}, true)), 'Time limit for this sink\'s delivery, retries included, in milliseconds; default alerts.timeout_ms'),
 })
+
+const urlSink = <T extends string>(type: T) => z.strictObject({type: z.literal(type), ...urlFields()})
 
 const AlertSink = z.discriminatedUnion('type', [
   z.strictObject({type: z.literal('console'), min_severity: opt(Severity, 'info')}),
-  urlSink('webhook'),
+  z.strictObject({
+    type: z.literal('webhook'),
+    ...urlFields(),
+    hmac_secret_env: doc(z.optional(EnvName), 'Name of the environment variable holding the HMAC-SHA256 key that signs each request (header X-Bot-Signature); unset = unsigned'),
+  }),
   urlSink('slack'),
   urlSink('alertmanager'),
 ])
 
 const Alerts = z.strictObject({
-  timeout_ms: opt(num({min: 50, max: 30000}, true), 3000, 'An alert that takes longer is dropped and logged, so alerts never stall trading'),
-  dedup_seconds: opt(NonNegative(), 3600, 'The same alert is sent again only after this long'),
+  timeout_ms: opt(num({min: 50, max: 30000}, true), 3000, 'Default time limit of a URL sink, retries included: a sink that takes longer is given up for that alert, so alerts never stall trading'),
+  dedup_seconds: opt(NonNegative(), 3600, 'The same alert (same key) is sent to a sink again only after this long, as a reminder'),
   sinks: opt(z.array(AlertSink), [{type: 'console', min_severity: 'info'}]),
 })
 
