@@ -147,14 +147,13 @@ function parseLabels(text: string, n: number): {labels: Record<string, string>; 
   }
 }
 
+/** As Go's ParseFloat, which Prometheus uses: NaN and Inf in any case (prom-client writes "Nan"). */
 function parseValue(text: string): number | null {
-  switch (text) {
-    case 'NaN': return Number.NaN
-    case '+Inf':
-    case 'Inf': return Number.POSITIVE_INFINITY
-    case '-Inf': return Number.NEGATIVE_INFINITY
-    default: return FLOAT.test(text) ? Number(text) : null
-  }
+  if (FLOAT.test(text)) return Number(text)
+  const special = /^([+-]?)(inf|infinity|nan)$/i.exec(text)
+  if (!special) return null
+  if (special[2].toLowerCase() === 'nan') return Number.NaN
+  return special[1] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY
 }
 
 /** HELP text escapes only \\ and \n. */

@@ -33,7 +33,7 @@ export function renderMetricsSummary(s: MetricsSummary): string[] {
     `trim         ${s.trimFailuresInARow ? chalk.red(`${s.trimFailuresInARow} failures in a row`) : '0 failures in a row'}`,
     `orders       ${tally(s.orders)}`,
     `denials      ${tally(s.denials)}`,
-    `exchange     ${s.exchangeErrors.total === 0 ? 'no errors' : chalk.yellow(`${tally(s.exchangeErrors)} errors`)}`,
+    `exchange     ${s.exchangeErrors.total === 0 ? 'no errors' : chalk.yellow(`errors ${tally(s.exchangeErrors)}`)}`,
     `alerts       ${tally(s.alerts)}`,
   )
   return lines
