@@ -7,6 +7,8 @@ import path from 'node:path'
 import {BotError} from '../../src/lib/errors.js'
 import {addressFilePath} from '../../src/lib/metrics/address-file.js'
 import {candidatePorts, type Exporter, type RunningExporter, startExporter} from '../../src/lib/metrics/exporter.js'
+import {recordCycle} from '../../src/lib/metrics/record.js'
+import {startMetrics} from '../../src/lib/metrics/runtime.js'
 import {readRunningBot} from '../../src/lib/metrics/scrape.js'
 import {freePort} from '../helpers/daemons.js'
 import {tempDir} from '../helpers/fixtures.js'
@@ -207,5 +209,46 @@ describe('metrics exporter', function () {
     assert.equal(e.url, `http://[::1]:${e.port}/metrics`)
     assert.equal((await request(e.url)).status, 200)
     assert.equal(path.basename(e.addressFile ?? ''), 'metrics.json')
+  })
+})
+
+describe('startMetrics (what bot run calls)', function () {
+  let state: ReturnType<typeof tempDir>
+  beforeEach(() => {
+    state = tempDir('bot-runtime-')
+  })
+  afterEach(() => state.cleanup())
+  const info = {version: '0.1.0', venue: 'sim', exchange: 'sim', quoteCurrency: 'USD'}
+  const settings = (port: number, enabled = true) => ({enabled, host: '127.0.0.1', port, port_retries: 1, pushgateway_url: null})
+
+  it('metrics.enabled false: no metrics, no exporter, no file', async function () {
+    const r = await startMetrics(settings(await freePort(), false), {stateDir: state.dir, log: captureLog(), info})
+    assert.equal(r.metrics, null)
+    assert.equal(r.exporter, null)
+    assert.equal(existsSync(addressFilePath(state.dir)), false)
+    await r.close()
+  })
+
+  it('enabled: serves bot_info and what the engine records; close() removes metrics.json', async function () {
+    const r = await startMetrics(settings(await freePort()), {stateDir: state.dir, log: captureLog(), info})
+    assert.ok(r.metrics && r.exporter?.enabled)
+    recordCycle(r.metrics, {equity: 1000, cash: 900, exposurePct: 10, capPct: 25, universe: {eligible: 1, forced: 0, excluded: 0}})
+    const {summary} = await readRunningBot(state.dir)
+    assert.deepEqual(summary.info, info)
+    assert.equal(summary.exposurePct, 10)
+    await r.close()
+    assert.equal(existsSync(addressFilePath(state.dir)), false)
+  })
+
+  it('every port taken: no metrics, and a warning for the caller\'s alert', async function () {
+    const base = await freePortRun(2)
+    const held = [await holdPort(base), await holdPort(base + 1)]
+    try {
+      const r = await startMetrics(settings(base), {stateDir: state.dir, log: captureLog(), info})
+      assert.equal(r.metrics, null)
+      assert.match(r.warning ?? '', new RegExp(`^metrics exporter disabled: ports ${base}, ${base + 1} on 127\\.0\\.0\\.1 are all in use`))
+    } finally {
+      await Promise.all(held.map(closeServer))
+    }
   })
 })

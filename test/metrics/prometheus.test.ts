@@ -3,7 +3,7 @@ import {copyFileSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {startExporter, type RunningExporter} from '../../src/lib/metrics/exporter.js'
-import {recordPortfolio} from '../../src/lib/metrics/record.js'
+import {recordCycle} from '../../src/lib/metrics/record.js'
 import {ROOT} from '../helpers/cli.js'
 import {type Daemon, freePort, requireBinary, startDaemon} from '../helpers/daemons.js'
 import {tempDir} from '../helpers/fixtures.js'
@@ -70,7 +70,7 @@ describe('a real Prometheus scrapes the exporter', function () {
   it('its query API returns the exposure the test set, then the new one after it changes', async function () {
     await waitForValue(prometheus, 'bot_exposure_ratio{job="bot"}', '0.316')
     await waitForValue(prometheus, 'up{job="bot"}', '1')
-    recordPortfolio(metrics, {equity: 90_000, cash: 80_000, exposurePct: 11.1, capPct: 25, universe: {eligible: 18, forced: 3, excluded: 5}})
+    recordCycle(metrics, {equity: 90_000, cash: 80_000, exposurePct: 11.1, capPct: 25, universe: {eligible: 18, forced: 3, excluded: 5}})
     await waitForValue(prometheus, 'bot_exposure_ratio{job="bot"}', '0.111')
     await waitForValue(prometheus, 'bot_equity{job="bot"}', '90000')
     await waitForValue(prometheus, 'sum(bot_risk_denials_total{job="bot"})', '3')

@@ -6,7 +6,7 @@ import {Registry} from 'prom-client'
 import {parseExposition, sampleValue} from '../../src/lib/metrics/exposition.js'
 import {createMetrics} from '../../src/lib/metrics/metrics.js'
 import {pushMetrics} from '../../src/lib/metrics/push.js'
-import {recordPortfolio, recordTrim} from '../../src/lib/metrics/record.js'
+import {recordCycle, recordTrim} from '../../src/lib/metrics/record.js'
 import {type Daemon, freePort, requireBinary, startDaemon} from '../helpers/daemons.js'
 import {closeServer} from './support.js'
 
@@ -14,7 +14,7 @@ import {closeServer} from './support.js'
 function trimRun(failures: number): Registry {
   const registry = new Registry()
   const m = createMetrics(registry, {processMetrics: false})
-  recordPortfolio(m, {equity: 10_000, cash: 6_500, exposurePct: 35, capPct: 25, universe: {eligible: 5, forced: 1, excluded: 0}})
+  recordCycle(m, {equity: 10_000, cash: 6_500, exposurePct: 35, capPct: 25, universe: {eligible: 5, forced: 1, excluded: 0}})
   recordTrim(m, 'failed', failures)
   return registry
 }

@@ -7,7 +7,7 @@ import {type Exchange, ExchangeError} from '../../src/lib/exchange/port.js'
 import {parseExposition, sampleValue, samplesNamed} from '../../src/lib/metrics/exposition.js'
 import {instrumentExchange} from '../../src/lib/metrics/instrument-exchange.js'
 import {createMetrics, DENIAL_CODES, EXCHANGE_OPERATIONS, type Metrics} from '../../src/lib/metrics/metrics.js'
-import {metricsObserver, orderOutcome, recordAlert, recordConvert, recordCycleDuration, recordDenial, recordOrder, recordPortfolio, recordPositions, recordTrim, setBotInfo, setKillSwitch} from '../../src/lib/metrics/record.js'
+import {metricsObserver, orderOutcome, recordAlert, recordConvert, recordCycleDuration, recordDenial, recordOrder, recordCycle, recordPositions, recordTrim, setBotInfo, setKillSwitch} from '../../src/lib/metrics/record.js'
 
 async function read(registry: Registry) {
   return parseExposition(await registry.metrics())
@@ -111,7 +111,7 @@ describe('metrics recorder', function () {
   })
 
   it('with metrics off (null) every recorder is a no-op', function () {
-    recordPortfolio(null, {equity: 1, cash: 1, exposurePct: 1, capPct: 1, universe: {eligible: 1, forced: 0, excluded: 0}})
+    recordCycle(null, {equity: 1, cash: 1, exposurePct: 1, capPct: 1, universe: {eligible: 1, forced: 0, excluded: 0}})
     recordPositions(null, [])
     recordCycleDuration(null, 1)
     recordOrder(null, 'buy', 'filled')

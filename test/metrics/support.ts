@@ -5,14 +5,14 @@ import {Registry} from 'prom-client'
 
 import {type ExporterLog} from '../../src/lib/metrics/exporter.js'
 import {createMetrics, type Metrics} from '../../src/lib/metrics/metrics.js'
-import {recordAlert, recordConvert, recordCycleDuration, recordDenial, recordOrder, recordPortfolio, recordPositions, recordTrim, setBotInfo, setKillSwitch} from '../../src/lib/metrics/record.js'
+import {recordAlert, recordConvert, recordCycleDuration, recordDenial, recordOrder, recordCycle, recordPositions, recordTrim, setBotInfo, setKillSwitch} from '../../src/lib/metrics/record.js'
 
 /** A registry with every bot metric set through the recorder API, as a bot over its cap would show. */
 export function populatedMetrics(options: {processMetrics?: boolean} = {}): {registry: Registry; metrics: Metrics} {
   const registry = new Registry()
   const m = createMetrics(registry, options)
   setBotInfo(m, {version: '0.1.0', venue: 'sim', exchange: 'sim', quoteCurrency: 'USD'})
-  recordPortfolio(m, {equity: 102_345.67, cash: 70_000, exposurePct: 31.6, capPct: 25, universe: {eligible: 18, forced: 3, excluded: 5}}, Date.parse('2025-11-15T12:00:00Z'))
+  recordCycle(m, {equity: 102_345.67, cash: 70_000, exposurePct: 31.6, capPct: 25, universe: {eligible: 18, forced: 3, excluded: 5}}, Date.parse('2025-11-15T12:00:00Z'))
   recordPositions(m, [{symbol: 'BTC-USD', tier: 'core', value: 20_000.5}, {symbol: 'ETH-USD', tier: 'core', value: 9_000}, {symbol: 'DOGE-USD', tier: 'speculative', value: 3_345.17}])
   for (const s of [0.004, 0.02, 0.3, 1.7, 45]) recordCycleDuration(m, s)
   recordOrder(m, 'buy', 'filled')

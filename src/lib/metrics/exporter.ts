@@ -113,8 +113,8 @@ function bindError(host: string, port: number, error: NodeJS.ErrnoException): Bo
  */
 export async function startExporter(options: ExporterOptions): Promise<Exporter> {
   const {host, log} = options
-  const server = http.createServer((req, res) => void serve(req, res, options.registry, log))
-  server.requestTimeout = 10_000
+  // A scraper that stalls mid-request is cut off rather than held open.
+  const server = http.createServer({requestTimeout: 10_000, headersTimeout: 5000}, (req, res) => void serve(req, res, options.registry, log))
   const ports = candidatePorts(options.port, options.portRetries)
   const port = await listenOnFirstFreePort(server, host, ports)
   if (port === null) {

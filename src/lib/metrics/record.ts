@@ -15,7 +15,7 @@ export interface Position {
   value: number
 }
 
-export interface PortfolioFigures {
+export interface CycleFigures {
   equity: number
   cash: number
   /** Exposure as bot computes it (risk/exposure.ts), 0..100+. */
@@ -40,8 +40,8 @@ export function setBotInfo(m: Metrics | null, info: BotInfo): void {
   m.info.set({version: info.version, venue: info.venue, exchange: info.exchange, quote_currency: info.quoteCurrency}, 1)
 }
 
-/** The figures of a completed cycle; `completedAt` is wall-clock epoch ms (the sim's market time is not). */
-export function recordPortfolio(m: Metrics | null, f: PortfolioFigures, completedAt = Date.now()): void {
+/** The figures of a completed cycle; `completedAt` is wall-clock epoch ms (not the sim's market time), for staleness alerts. */
+export function recordCycle(m: Metrics | null, f: CycleFigures, completedAt = Date.now()): void {
   if (!m) return
   m.equity.set(f.equity)
   m.cash.set(f.cash)
@@ -110,7 +110,7 @@ export function metricsObserver(m: Metrics | null): EngineObserver {
     switch (event.type) {
       case 'cycle': {
         const r = event.report
-        recordPortfolio(m, {equity: r.equity, cash: r.cash, exposurePct: r.exposurePct, capPct: r.capPct, universe: {eligible: r.eligible, forced: r.forced, excluded: r.excluded}})
+        recordCycle(m, {equity: r.equity, cash: r.cash, exposurePct: r.exposurePct, capPct: r.capPct, universe: {eligible: r.eligible, forced: r.forced, excluded: r.excluded}})
         setKillSwitch(m, r.halted)
         break
       }
