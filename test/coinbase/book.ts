@@ -77,8 +77,14 @@ export function stableUuid(name: string): string {
 const reject = (error: string, previewFailureReason: string, message: string): Rejection => ({error, previewFailureReason, message})
 const tooSmall = (what: string, min: number) => `${what} is below the minimum of ${min}`
 
+interface Sizes {
+  baseSize: number | null
+  quoteSize: number | null
+  limitPrice: number | null
+}
+
 /** The first rule an order's sizes break, checked in Coinbase's order: precision, then minimum, then maximum. */
-function sizeRejection(rules: ProductRules, order: {baseSize: number | null; quoteSize: number | null; limitPrice: number | null}, price: number): Rejection | null {
+function sizeRejection(rules: ProductRules, order: Sizes, price: number): Rejection | null {
   const {baseSize, quoteSize, limitPrice} = order
   if (limitPrice !== null && !isMultipleOf(limitPrice, rules.priceIncrement)) {
     return reject('INVALID_PRICE_PRECISION', 'PREVIEW_INVALID_PRICE_PRECISION', `limit_price must be a multiple of ${rules.priceIncrement}`)
@@ -133,6 +139,25 @@ function parseEnvelope(body: unknown): ParsedOrder | string {
   const conf = b.order_configuration
   if (conf === null || typeof conf !== 'object' || Object.keys(conf).length !== 1) return 'order_configuration must hold exactly one order type'
   return {clientOrderId: b.client_order_id, productId: b.product_id, side: b.side, configuration: conf as ParsedOrder['configuration']}
+}
+
+/** The order type and sizes of an order_configuration; only market IOC and limit GTC are served. */
+function orderShape(p: ParsedOrder): {type: OrderRecord['type']; sizes: Sizes; postOnly: boolean} | Rejection {
+  const [key] = Object.keys(p.configuration)
+  const conf = p.configuration[key] ?? {}
+  const read = (v: unknown) => (v === undefined ? null : parseDecimal(v))
+  const sizes = {baseSize: read(conf.base_size), quoteSize: read(conf.quote_size), limitPrice: read(conf.limit_price)}
+  const given = [conf.base_size, conf.quote_size, conf.limit_price]
+  if ([sizes.baseSize, sizes.quoteSize, sizes.limitPrice].some((v, i) => v === null && given[i] !== undefined)) {
+    return reject('UNKNOWN_FAILURE_REASON', 'PREVIEW_NON_NUMERIC_ORDER_SIZE', 'sizes and prices must be decimal strings')
+  }
+
+  const {baseSize, quoteSize, limitPrice} = sizes
+  // Coinbase sizes a market buy by quote or base, a market sell by base only.
+  const market = key === 'market_market_ioc' && (baseSize === null) !== (quoteSize === null) && !(p.side === 'SELL' && quoteSize !== null)
+  const limit = key === 'limit_limit_gtc' && baseSize !== null && limitPrice !== null && quoteSize === null
+  if (!market && !limit) return reject('UNSUPPORTED_ORDER_CONFIGURATION', 'PREVIEW_INVALID_ORDER_CONFIG', `unsupported order_configuration ${key}`)
+  return {type: market ? 'MARKET' : 'LIMIT', sizes, postOnly: conf.post_only === true}
 }
 
 export class Book {
@@ -225,33 +250,16 @@ export class Book {
   /** Builds and executes a new order, or says why Coinbase would refuse it. */
   private place(p: ParsedOrder): OrderRecord | Rejection {
     if (!this.market.isListed(p.productId)) return reject('INVALID_PRODUCT_ID', 'PREVIEW_INVALID_PRODUCT_ID', `unknown product ${p.productId}`)
-    const [key] = Object.keys(p.configuration)
-    const conf = p.configuration[key] ?? {}
-    const baseSize = conf.base_size === undefined ? null : parseDecimal(conf.base_size)
-    const quoteSize = conf.quote_size === undefined ? null : parseDecimal(conf.quote_size)
-    const limitPrice = conf.limit_price === undefined ? null : parseDecimal(conf.limit_price)
-    const unsupported = reject('UNSUPPORTED_ORDER_CONFIGURATION', 'PREVIEW_INVALID_ORDER_CONFIG', `unsupported order_configuration ${key}`)
-    const malformed = [conf.base_size, conf.quote_size, conf.limit_price].some((v, i) => v !== undefined && [baseSize, quoteSize, limitPrice][i] === null)
-    if (malformed) return reject('UNKNOWN_FAILURE_REASON', 'PREVIEW_NON_NUMERIC_ORDER_SIZE', 'sizes and prices must be decimal strings')
-    let type: OrderRecord['type']
-    if (key === 'market_market_ioc') {
-      // Coinbase sizes a market buy by quote or base, a market sell by base only.
-      if ((baseSize === null) === (quoteSize === null) || (p.side === 'SELL' && quoteSize !== null)) return unsupported
-      type = 'MARKET'
-    } else if (key === 'limit_limit_gtc') {
-      if (baseSize === null || limitPrice === null || quoteSize !== null) return unsupported
-      type = 'LIMIT'
-    } else return unsupported
-
+    const shape = orderShape(p)
+    if ('error' in shape) return shape
     const quote = this.market.quote(p.productId)
-    const sizes = {baseSize, quoteSize, limitPrice}
-    const problem = sizeRejection(this.market.rules(p.productId), sizes, quote.price)
+    const problem = sizeRejection(this.market.rules(p.productId), shape.sizes, quote.price)
     if (problem) return problem
     const order: OrderRecord = {
       orderId: randomUUID(),
       ...p,
-      type,
-      ...sizes,
+      type: shape.type,
+      ...shape.sizes,
       status: 'OPEN',
       createdAt: this.clock(),
       lastFillAt: null,
@@ -260,7 +268,7 @@ export class Book {
       fees: 0,
       hold: null,
     }
-    return type === 'MARKET' ? this.executeMarket(order, quote) : this.placeLimit(order, quote, conf.post_only === true)
+    return shape.type === 'MARKET' ? this.executeMarket(order, quote) : this.placeLimit(order, quote, shape.postOnly)
   }
 
   private executeMarket(order: OrderRecord, quote: {bid: number; ask: number}): OrderRecord | Rejection {

@@ -108,6 +108,18 @@ describe('loopback Coinbase: orders through the real ccxt client', () => {
     approx(Number(fetched.fee?.cost), 0.05 * bid * FEES.taker)
   })
 
+  it('a market buy by base_size (not something ccxt sends) pays base * ask plus the taker fee; other order types are refused', async () => {
+    const {server, ex} = await start()
+    const body = {client_order_id: 'base-buy', product_id: 'BTC-USD', side: 'BUY', order_configuration: {market_market_ioc: {base_size: '0.02'}}}
+    const created = await ex.v3PrivatePostBrokerageOrders(body)
+    assert.equal(created.success, true)
+    approx(server.balances().USD.available, 10_000 - 0.02 * ask * (1 + FEES.taker))
+    approx(server.balances().BTC.available, 0.52)
+    // Fill-or-kill, IOC limits, stops and GTD are not served: Coinbase's refusal for an unknown configuration.
+    await rejectsExactly(ex.createOrder('BTC/USD', 'limit', 'buy', 0.01, bid, {timeInForce: 'FOK'}), ExchangeError, /PREVIEW_INVALID_ORDER_CONFIG/)
+    assert.equal(server.orders().length, 1)
+  })
+
   it('a repeated client_order_id returns the existing order and creates nothing', async () => {
     const {server, ex} = await start()
     const first = await ex.createOrder('BTC/USD', 'market', 'buy', 100, undefined, {...MARKET_BUY, client_order_id: 'dup-1'})

@@ -44,6 +44,8 @@ export interface Route {
 const ok = (body: unknown): Reply => ({status: 200, body})
 const fail = (status: number, error: string, message: string): Reply => ({status, body: errorBody(error, message)})
 const invalidArgument = (message: string) => fail(400, 'INVALID_ARGUMENT', message)
+/** The body ccxt's source quotes for a missing order (its `error` is "unknown"). */
+const ORDER_NOT_FOUND: Reply = {status: 404, body: {error: 'unknown', error_details: 'order with this orderID was not found', message: 'order with this orderID was not found'}}
 const CANDLES_MAX = 350
 const V3 = '/api/v3/brokerage'
 
@@ -117,10 +119,10 @@ function marketRoutes(state: ServerState): Route[] {
       method: 'GET',
       pattern: /^\/v2\/currencies\/crypto$/,
       private: false,
-      handle: () =>
-        ok({
-          data: cryptoCodes().map((code, i) => ({asset_id: stableUuid(`asset:${code}`), code, name: currencyName(code), color: '#0052FF', sort_index: i, exponent: 8, type: 'crypto', address_regex: ''})),
-        }),
+      handle: () => {
+        const asset = (code: string, i: number) => ({asset_id: stableUuid(`asset:${code}`), code, name: currencyName(code), color: '#0052FF', sort_index: i, exponent: 8, type: 'crypto'})
+        return ok({data: cryptoCodes().map(asset)})
+      },
     },
     {
       method: 'GET',
@@ -238,10 +240,9 @@ function accountRoutes(state: ServerState): Route[] {
         if (!(limit > 0) || from < 0) return fail(400, 'invalid_request', 'limit must be a positive integer')
         const items = all.slice(from, from + limit)
         const next = from + limit < all.length ? items.at(-1)!.uuid : null
-        return ok({
-          pagination: {ending_before: null, starting_after: after, previous_ending_before: null, next_starting_after: next, limit, order: 'desc', previous_uri: null, next_uri: next && `/v2/accounts?limit=${limit}&starting_after=${next}`},
-          data: items.map(accountV2Json),
-        })
+        const nextUri = next && `/v2/accounts?limit=${limit}&starting_after=${next}`
+        const pagination = {ending_before: null, starting_after: after, next_starting_after: next, limit, order: 'desc', previous_uri: null, next_uri: nextUri}
+        return ok({pagination, data: items.map(accountV2Json)})
       },
     },
   ]
@@ -286,9 +287,7 @@ function orderRoutes(state: ServerState): Route[] {
       private: true,
       handle({params: [id]}) {
         const order = book.order(id)
-        // The body ccxt's source quotes for a missing order.
-        if (!order) return {status: 404, body: {error: 'unknown', error_details: 'order with this orderID was not found', message: 'order with this orderID was not found'}}
-        return ok({order: orderJson(order)})
+        return order ? ok({order: orderJson(order)}) : ORDER_NOT_FOUND
       },
     },
     {

@@ -119,6 +119,24 @@ describe('loopback Coinbase: market data, time and auth through the real ccxt cl
     })
   })
 
+  describe('accounts', () => {
+    it('pages /api/v3/brokerage/accounts with a cursor; ccxt asks for 250 in one page', async () => {
+      const {server, ex} = await start({startBalances: {USD: 100, BTC: 1, ETH: 2}})
+      const first = await ex.v3PrivateGetBrokerageAccounts({limit: 2})
+      const rest = await ex.v3PrivateGetBrokerageAccounts({limit: 2, cursor: first.cursor})
+      const currencies = [...first.accounts, ...rest.accounts].map((a: {currency: string}) => a.currency)
+      assert.deepEqual([first.has_next, rest.has_next, currencies], [true, false, ['BTC', 'ETH', 'USD', 'USDC']])
+      assert.equal(currencies.length, Object.keys(server.balances()).length)
+      await ex.fetchBalance({v3: true})
+      assert.equal(server.requests.at(-1)?.query, 'limit=250')
+    })
+
+    it('the ccxt helper refuses any base URL but 127.0.0.1', () => {
+      assert.throws(() => coinbaseClient({url: 'https://api.coinbase.com'}, {key: null}), /only http:\/\/127\.0\.0\.1/)
+      assert.throws(() => coinbaseClient({url: 'http://localhost:80'}, {key: null}), /only http:\/\/127\.0\.0\.1/)
+    })
+  })
+
   describe('time', () => {
     it('fetchTime (v2 and v3) reports the server clock, clock offset included', async () => {
       const {server, ex} = await start({clockOffsetMs: -45_000})

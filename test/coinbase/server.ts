@@ -59,7 +59,7 @@ export interface RequestRecord {
   path: string
   /** The query string, without "?" ("" when none). */
   query: string
-  /** The parsed JSON body of a POST (undefined when none). */
+  /** The parsed JSON body, once the request reached an endpoint past auth (undefined otherwise). */
   body: unknown
   /** HTTP status sent; null when no response was sent (timeout, lost response). */
   status: number | null
@@ -116,9 +116,31 @@ function loadData(options: CoinbaseServerOptions): CandleSet {
   return data
 }
 
-const HTML_429 = '<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n'
+/** The page a CDN in front of Coinbase answers a burst with (v3 has been seen sending HTML on 429). */
+const HTML_429 = [
+  '<html>',
+  '<head><title>429 Too Many Requests</title></head>',
+  '<body>',
+  '<center><h1>429 Too Many Requests</h1></center>',
+  '<hr><center>cloudflare</center>',
+  '</body>',
+  '</html>',
+].join('\r\n')
+/** Coinbase answers a refused JWT with a bare "Unauthorized" (ccxt issues #22182, #23987 quote it). */
+const UNAUTHORIZED_TEXT: Reply = {status: 401, body: 'Unauthorized\n'}
+const UNAUTHORIZED_JSON: Reply = {status: 401, body: errorBody('UNAUTHENTICATED', 'invalid or expired JWT')}
 const TEXT_5XX: Record<number, string> = {500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable'}
 const MAX_BODY = 1 << 20
+
+/** A request on its way through the server. */
+interface Incoming {
+  req: http.IncomingMessage
+  method: string
+  url: URL
+  rawBody: string
+  fault: Fault | null
+  record: RequestRecord
+}
 
 class LoopbackCoinbase implements CoinbaseServer {
   readonly faults = new FaultControl()
@@ -231,21 +253,12 @@ class LoopbackCoinbase implements CoinbaseServer {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const record: RequestRecord = {method, path: url.pathname, query: url.search.slice(1), body: undefined, status: null, fault: null, authProblem: null, at: this.now()}
     this.requests.push(record)
-    let body: unknown
-    if (rawBody !== '') {
-      try {
-        body = JSON.parse(rawBody)
-        record.body = body
-      } catch {
-        return this.send(res, record, {status: 400, body: errorBody('INVALID_ARGUMENT', 'request body is not JSON')})
-      }
-    }
-
     this.converter.settle()
+    // Faults act like the gateway in front of Coinbase: before auth, and before the API sees the request.
     const fault = this.faults.take(method, url.pathname)
     record.fault = fault?.kind ?? null
     if (fault && this.actOutBefore(fault, res, record)) return
-    const reply = this.route(req, method, url, body, fault, record)
+    const reply = this.route({req, method, url, rawBody, fault, record})
     if (fault?.kind === 'response_lost') return this.lose(fault, res, record)
     this.send(res, record, reply)
   }
@@ -293,20 +306,26 @@ class LoopbackCoinbase implements CoinbaseServer {
     socket.once('close', () => this.held.delete(socket))
   }
 
-  private route(req: http.IncomingMessage, method: string, url: URL, body: unknown, fault: Fault | null, record: RequestRecord): Reply {
+  private route(r: Incoming): Reply {
+    const {method, url, record} = r
     for (const route of this.routes) {
       if (route.method !== method) continue
       const m = route.pattern.exec(url.pathname)
       if (!m) continue
       if (route.private) {
-        const problem = this.authProblem(req, method, url.pathname)
-        if (problem) {
-          record.authProblem = problem
-          return this.options.unauthorizedBody === 'json' ? {status: 401, body: errorBody('UNAUTHENTICATED', 'invalid or expired JWT')} : {status: 401, body: 'Unauthorized\n'}
-        }
+        record.authProblem = this.authProblem(r.req, method, url.pathname)
+        if (record.authProblem) return this.options.unauthorizedBody === 'json' ? UNAUTHORIZED_JSON : UNAUTHORIZED_TEXT
       }
 
-      return route.handle({params: m.slice(1).map(decodeURIComponent), query: url.searchParams, body, fault})
+      let body: unknown
+      try {
+        body = r.rawBody === '' ? undefined : JSON.parse(r.rawBody)
+      } catch {
+        return {status: 400, body: errorBody('INVALID_ARGUMENT', 'request body is not JSON')}
+      }
+
+      record.body = body
+      return route.handle({params: m.slice(1).map(decodeURIComponent), query: url.searchParams, body, fault: r.fault})
     }
 
     return {status: 404, body: errorBody('NOT_FOUND', `${method} ${url.pathname} is not served by this test server`)}
