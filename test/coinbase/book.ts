@@ -174,7 +174,10 @@ export class Book {
     private readonly clock: () => number,
   ) {
     for (const productId of market.listed()) for (const cur of productId.split('-')) this.account(cur)
-    for (const [cur, amount] of Object.entries(startBalances)) this.account(cur).available = amount
+    for (const [cur, amount] of Object.entries(startBalances)) {
+      if (!(Number.isFinite(amount) && amount >= 0)) throw new Error(`startBalances.${cur}: ${amount} is not a non-negative number`)
+      this.account(cur).available = amount
+    }
   }
 
   /** The account of a currency; every currency has one (empty until funded), like a Coinbase user. */

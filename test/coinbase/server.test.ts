@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 
 import {AuthenticationError, BadRequest, ExchangeError} from 'ccxt'
 
@@ -60,6 +63,19 @@ describe('loopback Coinbase: market data, time and auth through the real ccxt cl
       assert.equal(server.market.timeShiftMs, server.market.currentBarStart - csvRows('BTC-USD')[299].time)
     })
 
+    it('by default replays every bundled pair, each with a full 300-bar window of closed history', async () => {
+      const {server, ex} = await start({symbols: undefined})
+      await ex.loadMarkets()
+      assert.equal(ex.symbols.length, 26)
+      assert.deepEqual(server.market.listed().length, 26)
+      const since = server.market.currentBarStart - 299 * HOUR
+      for (const symbol of ['DASH/USD', 'BTC/USD', 'XRP/USD']) {
+        const bars = await ex.fetchOHLCV(symbol, '1h', since, 300)
+        assert.equal(bars.length, 300, symbol)
+        assert.equal(bars.at(-1)?.[0], server.market.currentBarStart)
+      }
+    })
+
     it('fetchTickers: last is the current close, 24 h change and volumes from the last 24 bars', async () => {
       const {ex} = await start({startBar: 400})
       const tickers = await ex.fetchTickers(['BTC/USD', 'ETH/USD'])
@@ -110,6 +126,22 @@ describe('loopback Coinbase: market data, time and auth through the real ccxt cl
       await rejectsExactly(raw('FOUR_HOUR', end - 3600), BadRequest, /granularity argument is invalid/)
       await rejectsExactly(raw('ONE_HOUR', end - 351 * 3600), BadRequest, /less than 350/)
       assert.deepEqual(server.requests.slice(-3).map((r) => r.status), [400, 400, 400])
+    })
+
+    it('serves the bar length of its data folder: 5-minute files answer FIVE_MINUTE and refuse ONE_HOUR', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-5m-'))
+      try {
+        const t0 = 1_700_000_100
+        const lines = Array.from({length: 12}, (_, i) => `${t0 + i * 300},${100 + i},${101 + i},${99 + i},${100.5 + i},${10 + i}`)
+        fs.writeFileSync(path.join(dir, 'SOL-USD-5m.csv'), ['timestamp,open,high,low,close,volume', ...lines].join('\n'))
+        const {server, ex} = await start({dataDir: dir, symbols: undefined, startBar: 9})
+        assert.equal(server.market.barMs, 300_000)
+        const bars = await ex.fetchOHLCV('SOL/USD', '5m', server.market.currentBarStart - 9 * 300_000)
+        assert.deepEqual(bars.map((b) => b[4]), [100.5, 101.5, 102.5, 103.5, 104.5, 105.5, 106.5, 107.5, 108.5, 109.5])
+        await rejectsExactly(ex.fetchOHLCV('SOL/USD', '1h'), BadRequest, /only 5-minute bars/)
+      } finally {
+        fs.rmSync(dir, {recursive: true, force: true})
+      }
     })
 
     it('autoAdvanceMs moves the replay on by itself', async () => {

@@ -76,6 +76,9 @@ export interface Balance {
   total: number
 }
 
+/** What tests may read of the replay. */
+export type ReplayView = Pick<MarketReplay, 'barMs' | 'timeShiftMs' | 'barIndex' | 'currentBarStart' | 'barsLeft' | 'listed' | 'rules' | 'bar' | 'quote'>
+
 export interface CoinbaseServer {
   /** http://127.0.0.1:<port>: ccxt's `urls.api.rest`. */
   readonly url: string
@@ -83,13 +86,13 @@ export interface CoinbaseServer {
   /** Every request so far, oldest first. */
   readonly requests: readonly RequestRecord[]
   readonly faults: FaultControl
-  /** The replay behind the prices (bar length, time shift, cursor). */
-  readonly market: MarketReplay
+  /** The replay behind the prices (bar length, time shift, cursor), read-only: advance() moves it. */
+  readonly market: ReplayView
   clearRequests(): void
   /** Every order created, oldest first (copies). */
   orders(): OrderRecord[]
   balances(): Record<string, Balance>
-  /** The account UUID of a currency (Coinbase's convert API names accounts by UUID). */
+  /** The account UUID of a currency (Coinbase's convert API names accounts by UUID); opens an empty one if needed. */
   accountId(currency: string): string
   convertTrades(): ConvertTrade[]
   /** Moves the replay `bars` ahead (default 1), filling resting limit orders the new bars reach. */
@@ -208,7 +211,7 @@ class LoopbackCoinbase implements CoinbaseServer {
   }
 
   orders(): OrderRecord[] {
-    return this.book.allOrders().map((o) => ({...o, hold: o.hold && {...o.hold}}))
+    return this.book.allOrders().map((o) => structuredClone(o))
   }
 
   balances(): Record<string, Balance> {
@@ -223,7 +226,7 @@ class LoopbackCoinbase implements CoinbaseServer {
   }
 
   convertTrades(): ConvertTrade[] {
-    return this.converter.all().map((t) => ({...t}))
+    return this.converter.all().map((t) => structuredClone(t))
   }
 
   async close(): Promise<void> {
@@ -245,7 +248,15 @@ class LoopbackCoinbase implements CoinbaseServer {
       size += chunk.length
       if (size <= MAX_BODY) chunks.push(chunk)
     })
-    req.on('end', () => this.serve(req, res, Buffer.concat(chunks).toString('utf8')))
+    req.on('end', () => {
+      try {
+        this.serve(req, res, Buffer.concat(chunks).toString('utf8'))
+      } catch (error) {
+        // A bug here must fail the test that met it, not the process: the client gets a 500 saying what broke.
+        const record = this.requests.at(-1)
+        if (record && !res.headersSent) this.sendText(res, record, 500, `loopback Coinbase failed: ${(error as Error).stack}\n`, 'text/plain')
+      }
+    })
   }
 
   private serve(req: http.IncomingMessage, res: http.ServerResponse, rawBody: string): void {
