@@ -1,5 +1,4 @@
-import type {Book, OrderFilter} from './book.js'
-import {stableUuid} from './book.js'
+import {type Book, type OrderFilter, stableUuid} from './book.js'
 import type {Converter, ConvertOutcome} from './convert.js'
 import {dec} from './decimal.js'
 import type {Fault} from './faults.js'

@@ -90,13 +90,18 @@ describe('loopback Coinbase: market data, time and auth through the real ccxt cl
       }
     })
 
-    it('fetchBidsAsks: close -/+ the half-spread, rounded out to the price increment', async () => {
-      const {ex} = await start({startBar: 400, halfSpread: 0.001, productRules: {'BTC-USD': BTC_RULES}})
+    it('fetchBidsAsks (and the public fetchTicker): close -/+ the half-spread, rounded out to the price increment', async () => {
+      const {server, ex} = await start({startBar: 400, halfSpread: 0.001, productRules: {'BTC-USD': BTC_RULES}})
       const books = await ex.fetchBidsAsks(['BTC/USD'])
       const close = csvRows('BTC-USD')[400].close
       approx(books['BTC/USD'].bid, Math.floor(close * 0.999 * 100) / 100, 1e-12)
       approx(books['BTC/USD'].ask, Math.ceil(close * 1.001 * 100) / 100, 1e-12)
       assert.deepEqual(Object.keys(books), ['BTC/USD'])
+      // best_bid_ask is private; the public per-product ticker carries the same bid/ask without credentials.
+      const anonymous = coinbaseClient(server, {key: null})
+      const ticker = await anonymous.fetchTicker('BTC/USD')
+      assert.deepEqual([ticker.bid, ticker.ask, ticker.last], [books['BTC/USD'].bid, books['BTC/USD'].ask, close])
+      assert.equal(server.requests.at(-1)?.path, '/api/v3/brokerage/market/products/BTC-USD/ticker')
     })
   })
 
