@@ -51,7 +51,7 @@ export const ALERT_OUTCOMES = members<AlertOutcome>({sent: true, failed: true, t
 export const EXCHANGE_ERROR_KINDS = members<ExchangeErrorKind>({retryable: true, rate_limited: true, rejected: true, fatal: true})
 export const DENIAL_CODES = members<DenialCode>({
   EXPOSURE_CAP: true, TIER_POSITION_CAP: true, MIN_NOTIONAL: true, MAX_ORDER_NOTIONAL: true, PRICE_COLLAR: true, ORDER_BUDGET: true,
-  DUPLICATE_ORDER: true, STALE_QUOTE: true, INSUFFICIENT_FUNDS: true, PRECISION: true, NO_MARKET: true, UNPRICED_HOLDINGS: true,
+  DUPLICATE_ORDER: true, STALE_QUOTE: true, INSUFFICIENT_FUNDS: true, PRECISION: true, NO_MARKET: true, UNPRICED_HOLDINGS: true, SUSPECT_PRICE: true,
 })
 export const EXCHANGE_OPERATIONS = members<ExchangeOperation>({
   markets: true, balances: true, tickers: true, candles: true, newCandles: true, createOrder: true, fetchOrder: true,
