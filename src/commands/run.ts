@@ -53,7 +53,7 @@ export default class Run extends BotCommand {
           if (line !== null) print(line)
           if (spinner && e.type === 'cycle') spinner.text = `cycle ${e.report.cycle}`
         },
-        onStart: (info) => (json ? emit({type: 'start', ...info}) : print(`bot: ${info.description}; state ${info.stateDir}${info.resumedFrom ? `, resuming after cycle ${info.resumedFrom}` : ''}`)),
+        onStart: (info) => (json ? emit({type: 'start', ...info}) : print(`bot: ${info.description}; state ${info.stateDir}${info.resumedFrom ? `, resuming after cycle ${info.resumedFrom}` : ''}\n     signals: ${info.lookbacks}`)),
       })
       spinner?.stop()
       if (!json) for (const line of renderSummary(summary)) out.write(line)

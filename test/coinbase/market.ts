@@ -1,4 +1,4 @@
-import {type CandleSet, lastAtOrBefore, type Series, timelineOf} from '../../src/lib/exchange/candle-files.js'
+import {type CandleSet, lastAtOrBefore, type Series, timelineOf} from '../../src/lib/exchange/replay/candle-files.js'
 import {marketInfoOf, pow10} from '../../src/lib/exchange/precision.js'
 import {ceilToStep, floorToStep} from './decimal.js'
 
@@ -62,7 +62,7 @@ const QUOTE_MAX_SIZE = 10_000_000
 
 /** Rules from the price level of a product's first bar: the same steps the simulated exchange uses. */
 function derivedRules(productId: string, firstClose: number): ProductRules {
-  const info = marketInfoOf(productId, firstClose)
+  const info = marketInfoOf(productId, firstClose, {makerBps: 0, takerBps: 0})
   return {
     baseIncrement: info.amountStep,
     priceIncrement: info.priceStep,

@@ -13,7 +13,7 @@ const policy = defaultConfig().policy
 function context(overrides: Partial<RiskContext> = {}): RiskContext {
   return {
     policy, now: 1_700_000_000_000, equity: 100_000, atRisk: 0, positionValue: 0, positionCapPct: 10,
-    ordersThisCycle: 0, cashFree: 100_000, takerFeeBps: 60, market: market('BTC-USD'), ticker: ticker('BTC-USD', 40000), duplicateOf: null, unpriced: [], suspect: null, ...overrides,
+    ordersThisCycle: 0, cashFree: 100_000, market: market('BTC-USD'), ticker: ticker('BTC-USD', 40000), duplicateOf: null, unpriced: [], suspect: null, ...overrides,
   }
 }
 
@@ -68,7 +68,7 @@ describe('order plan', () => {
     const portfolio = buildPortfolio('USD', b, snap.tickers, open)
     const committed = new Map<string, number>([...portfolio.holdings.values()].map((h) => [h.symbol, h.value]))
     const atRisk = atRiskValue(portfolio, (s) => snap.tickers.get(s)?.last)
-    return {portfolio, atRisk, plan: planOrders({targets, market: snap, portfolio, committed, atRisk, policy, takerFeeBps: 60, recentIntents: []})}
+    return {portfolio, atRisk, plan: planOrders({targets, market: snap, portfolio, committed, atRisk, policy, recentIntents: []})}
   }
 
   it('clips buys to the room under the exposure cap and never plans above it', () => {
@@ -93,7 +93,7 @@ describe('order plan', () => {
     const suspectSnap = {...snap, suspect: new Map([['ETH-USD', 'price jumped'], ['AVAX-USD', 'price jumped']])}
     const p = planOrders({
       targets: [{symbol: 'ETH-USD', tier: 'tier1', action: 'exit', value: 0, score: -0.5, reason: 'exit'}, enter('AVAX-USD', 'tier2', 2000)],
-      market: suspectSnap, portfolio, committed: new Map([['ETH-USD', 2000]]), atRisk: 2000, policy, takerFeeBps: 60, recentIntents: [],
+      market: suspectSnap, portfolio, committed: new Map([['ETH-USD', 2000]]), atRisk: 2000, policy, recentIntents: [],
     })
     assert.deepEqual(p.orders, [])
     assert.deepEqual(p.denied.map((d) => [d.symbol, d.side, d.denial.code]), [['ETH-USD', 'sell', 'SUSPECT_PRICE'], ['AVAX-USD', 'buy', 'SUSPECT_PRICE']])

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 
-import {selectUniverse} from '../../src/lib/universe/eligibility.js'
+import {exclusionReason, selectUniverse} from '../../src/lib/universe/eligibility.js'
 import {defaultConfig, snapshotOf, ticker} from '../helpers/fixtures.js'
 
 describe('universe eligibility', () => {
@@ -21,12 +21,28 @@ describe('universe eligibility', () => {
     assert.equal(eligible.get('AVAX-USD')?.forced, false)
     const excluded = new Map(u.excluded.map((x) => [x.symbol, x]))
     assert.equal(excluded.get('LINK-USD')?.code, 'LOW_VOLUME')
-    assert.match(excluded.get('LINK-USD')!.reason, /9\.00M < 10\.00M/)
+    assert.match(exclusionReason(excluded.get('LINK-USD')!), /9\.00M < 10\.00M/)
     assert.equal(excluded.get('XRP-USD')?.code, 'WIDE_SPREAD')
     assert.equal(excluded.get('SOL-USD')?.code, 'NOT_LISTED', 'a forced symbol still needs a market')
     // every configured symbol is accounted for exactly once
     const all = Object.values(config.tiers).flatMap((t) => t.symbols)
     assert.equal(u.eligible.length + u.excluded.length, all.length)
+  })
+
+  it('lets a symbol a liquidity filter dropped back in only once it clears the threshold by hysteresis_pct', () => {
+    // tier2 needs 10M of volume; with the default 10% band a dropped symbol needs 11M to return.
+    const at = (volume: number) => snapshotOf([ticker('LINK-USD', 15, {quoteVolume24h: volume})])
+    const status = (volume: number, was?: 'eligible' | 'LOW_VOLUME') => {
+      const u = selectUniverse(config, at(volume), () => was)
+      return u.eligible.some((e) => e.symbol === 'LINK-USD') ? 'eligible' : u.excluded.find((x) => x.symbol === 'LINK-USD')!.code
+    }
+    assert.equal(config.hysteresis_pct, 10)
+    assert.equal(status(10.5e6, 'eligible'), 'eligible', 'an eligible symbol stays while above the threshold')
+    assert.equal(status(9.9e6, 'eligible'), 'LOW_VOLUME')
+    assert.equal(status(10.5e6, 'LOW_VOLUME'), 'LOW_VOLUME', 'back above the threshold, but not by the band')
+    assert.equal(status(11.1e6, 'LOW_VOLUME'), 'eligible')
+    const u = selectUniverse(config, at(10.5e6), () => 'LOW_VOLUME')
+    assert.match(exclusionReason(u.excluded.find((x) => x.symbol === 'LINK-USD')!), /10\.50M < 11\.00M/)
   })
 
   it('honours excluded_symbols even for liquid symbols', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {cpSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {BUNDLED_DATA_DIR} from '../../src/lib/exchange/candle-files.js'
+import {BUNDLED_DATA_DIR} from '../../src/lib/exchange/replay/candle-files.js'
 import {configCopy, tempDir} from '../helpers/fixtures.js'
 import {query, runJson} from '../helpers/run.js'
 

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {validateConfig, type BotConfig} from '../../src/lib/config/load.js'
-import type {MarketInfo, OrderState, Ticker} from '../../src/lib/exchange/port.js'
+import type {MarketInfo, OrderState, Ticker} from '../../src/lib/domain.js'
 import type {MarketSnapshot} from '../../src/lib/market/snapshot.js'
 import {ROOT} from './cli.js'
 
@@ -28,7 +28,7 @@ export function configCopy(root: string): string {
 
 export function market(symbol: string, overrides: Partial<MarketInfo> = {}): MarketInfo {
   const [base, quote] = symbol.split('-')
-  return {symbol, base, quote, amountStep: 0.0001, priceStep: 0.01, minAmount: 0.0001, minNotional: 1, maxAmount: null, ...overrides}
+  return {symbol, base, quote, amountStep: 0.0001, priceStep: 0.01, minAmount: 0.0001, minNotional: 1, maxAmount: null, makerBps: 40, takerBps: 60, ...overrides}
 }
 
 export function ticker(symbol: string, last: number, overrides: Partial<Ticker> = {}): Ticker {

@@ -2,11 +2,11 @@ import Database from 'better-sqlite3'
 import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {BUNDLED_DATA_DIR, loadCandleDir} from '../../src/lib/exchange/candle-files.js'
-import {SimExchange} from '../../src/lib/exchange/sim.js'
-import {tierMap} from '../../src/lib/universe/eligibility.js'
-import {type CliResult, runCli} from './cli.js'
-import {defaultConfig} from './fixtures.js'
+import {BUNDLED_DATA_DIR} from '../../src/lib/exchange/replay/candle-files.js'
+import {requireValidConfig} from '../../src/lib/config/index.js'
+import {prepareVenue} from '../../src/lib/engine/venue.js'
+import type {SimBroker} from '../../src/lib/exchange/sim-broker/broker.js'
+import {type CliResult, ROOT, runCli} from './cli.js'
 
 export interface RunOutput extends CliResult {
   events: Record<string, unknown>[]
@@ -30,19 +30,16 @@ export function query<T>(stateDir: string, file: string, sql: string, ...params:
   }
 }
 
-/** The exchange's own view of the account after a run (the sim keeps it in the state dir). */
-export async function simAccount(stateDir: string) {
-  const config = defaultConfig()
-  const tierOf = tierMap(config.universe)
+/** The exchange's own view of the account after a run (the sim keeps it in the state dir), opened as bot opens it. */
+export async function simAccount(stateDir: string, configDir = path.join(ROOT, 'config')) {
+  const config = requireValidConfig(configDir)
   const [{value: id}] = query<{value: string}>(stateDir, 'bot.sqlite', "SELECT value FROM meta WHERE key = 'run_id'")
-  const sim = SimExchange.open({
-    data: loadCandleDir(BUNDLED_DATA_DIR, [...tierOf.keys()]), settings: config.app.exchange.sim, quote: 'USD', tierOf: (s) => tierOf.get(s),
-    stateFile: path.join(stateDir, 'sim-exchange.sqlite'), run: {id, hasHistory: true, bound: true},
-  })
+  const [{time}] = query<{time: number}>(stateDir, 'bot.sqlite', 'SELECT max(time) AS time FROM cycles')
+  const venue = await prepareVenue(config, {stateDir, live: false}).open({id, hasHistory: true, bound: true, lastCycleTime: time})
   try {
-    return {balances: await sim.balances(), markets: await sim.markets(), fills: sim.fills(0), now: sim.now()}
+    return {balances: await venue.broker.balances(), markets: await venue.market.markets(), fills: await (venue.broker as SimBroker).fills(0), now: venue.clock.now()}
   } finally {
-    await sim.close()
+    await venue.broker.close()
   }
 }
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict'
 import {Registry} from 'prom-client'
 
 import type {CycleReport} from '../../src/lib/engine/events.js'
-import {type Exchange, ExchangeError} from '../../src/lib/exchange/port.js'
+import {type Broker, ExchangeError, type MarketData} from '../../src/lib/exchange/ports.js'
 import {parseExposition, sampleValue, samplesNamed} from '../../src/lib/metrics/exposition.js'
-import {instrumentExchange} from '../../src/lib/metrics/instrument-exchange.js'
+import {instrumentBroker, instrumentMarketData} from '../../src/lib/metrics/instrument-exchange.js'
 import {createMetrics, DENIAL_CODES, EXCHANGE_OPERATIONS, type Metrics} from '../../src/lib/metrics/metrics.js'
 import {metricsObserver, orderOutcome, recordAlert, recordConvert, recordCycleDuration, recordDenial, recordOrder, recordCycle, recordPositions, recordTrim, setBotInfo, setKillSwitch} from '../../src/lib/metrics/record.js'
 
@@ -134,28 +134,31 @@ describe('metrics recorder', function () {
     assert.equal(orderOutcome({status: 'rejected', filled: 0, amount: 1}), 'rejected')
   })
 
-  it('instrumentExchange counts every call and every classified failure by kind, and passes errors through', async function () {
+  it('instrumentMarketData and instrumentBroker count every call and every classified failure by kind, and pass errors through', async function () {
     const {registry, m} = fresh()
     const limited = new ExchangeError('slow down', 'rate_limited', '429')
-    const inner = {
-      id: 'inner', capabilities: {convert: false, fetchByClientOrderId: true},
+    const market = {
+      id: 'inner', barMs: 60_000,
       time: async () => 42,
-      balances: async () => { throw limited },
       markets: async () => { throw new TypeError('a bug, not an exchange error') },
       close: async () => {},
-    } as unknown as Exchange
-    const ex = instrumentExchange(inner, m)
-    assert.equal(ex.id, 'inner')
-    assert.equal(ex.capabilities.fetchByClientOrderId, true)
-    assert.equal(await ex.time(), 42)
-    assert.equal(await ex.time(), 42)
-    await assert.rejects(ex.balances(), (error) => error === limited)
-    await assert.rejects(ex.markets(), TypeError)
+    } as unknown as MarketData
+    const broker = {capabilities: {convert: () => false, fetchByClientOrderId: true}, balances: async () => { throw limited }, close: async () => {}} as unknown as Broker
+    const md = instrumentMarketData(market, m)
+    const b = instrumentBroker(broker, m)
+    assert.equal(md.id, 'inner')
+    assert.equal(md.barMs, 60_000)
+    assert.equal(b.capabilities.fetchByClientOrderId, true)
+    assert.equal(await md.time(), 42)
+    assert.equal(await md.time(), 42)
+    await assert.rejects(b.balances(), (error) => error === limited)
+    await assert.rejects(md.markets(), TypeError)
     const e = await read(registry)
     assert.equal(sampleValue(e, 'bot_exchange_requests_total', {operation: 'time'}), 2)
     assert.equal(sampleValue(e, 'bot_exchange_requests_total', {operation: 'balances'}), 1)
     assert.equal(sampleValue(e, 'bot_exchange_errors_total', {operation: 'balances', kind: 'rate_limited'}), 1)
     assert.equal(samplesNamed(e, 'bot_exchange_errors_total').reduce((n, s) => n + s.value, 0), 1)
-    assert.equal(instrumentExchange(inner, null), inner)
+    assert.equal(instrumentMarketData(market, null), market)
+    assert.equal(instrumentBroker(broker, null), broker)
   })
 })

@@ -1,7 +1,8 @@
 import type {PathSegment} from './issues.js'
-import type {AppConfig} from './schema/app.js'
+import {checkLookbacks} from './lookbacks.js'
+import type {AppInput} from './schema/app.js'
 import type {PolicyConfig} from './schema/policy.js'
-import type {SignalsConfig} from './schema/signals.js'
+import type {SignalsInput} from './schema/signals.js'
 import type {UniverseConfig} from './schema/universe.js'
 
 export type ConfigFileKey = 'app' | 'policy' | 'universe' | 'signals'
@@ -9,16 +10,18 @@ export type Report = (file: ConfigFileKey, path: PathSegment[], message: string,
 /** A value as messages may show it: a value that came from the environment is named by its variable instead. */
 export type Show = (file: ConfigFileKey, path: PathSegment[], value: string) => string
 
+/** The files that passed their own schema, as written (look-backs not yet in bars). */
 export interface PartialConfig {
-  app?: AppConfig
+  app?: AppInput
   policy?: PolicyConfig
   universe?: UniverseConfig
-  signals?: SignalsConfig
+  signals?: SignalsInput
 }
 
 /** Rules that span fields or files; each runs only when the files it needs passed their schema. */
 export function crossCheck(c: PartialConfig, show: Show, report: Report): void {
   if (c.app) checkApp(c.app, report)
+  if (c.app) checkLookbacks(c.app, c.signals, report)
   if (c.policy) checkPolicy(c.policy, report)
   if (c.universe) {
     const tierOf = checkUniverse(c.universe, c.app?.exchange.quote_currency, show, report)
@@ -28,7 +31,7 @@ export function crossCheck(c: PartialConfig, show: Show, report: Report): void {
   }
 }
 
-function checkApp(app: AppConfig, report: Report): void {
+function checkApp(app: AppInput, report: Report): void {
   if (app.mode === 'live' && app.exchange.id === 'sim') {
     report('app', ['mode'], 'mode "live" needs a real exchange: exchange.id is "sim"; set exchange.id (e.g. coinbase) or use mode "paper"', 'live_needs_exchange')
   }
@@ -111,7 +114,7 @@ function checkUniverse(u: UniverseConfig, quote: string | undefined, show: Show,
   return tierOf
 }
 
-function checkSignalSymbols(s: SignalsConfig, tierOf: Map<string, string>, show: Show, report: Report): void {
+function checkSignalSymbols(s: SignalsInput, tierOf: Map<string, string>, show: Show, report: Report): void {
   for (const [i, sig] of s.signals.entries()) {
     for (const [j, symbol] of sig.symbols.entries()) {
       const at = ['signals', i, 'symbols', j]
@@ -140,7 +143,7 @@ function checkPolicyAgainstUniverse(p: PolicyConfig, u: UniverseConfig, tierOf: 
   }
 }
 
-function checkSimCosts(app: AppConfig, u: UniverseConfig, report: Report): void {
+function checkSimCosts(app: AppInput, u: UniverseConfig, report: Report): void {
   const names = [...Object.keys(u.tiers), 'default']
   for (const kind of ['spread_bps', 'slippage_bps'] as const) {
     for (const tier of Object.keys(app.exchange.sim.costs[kind])) {

@@ -3,10 +3,13 @@ import type * as z from 'zod/mini'
 
 import {crossCheck, type ConfigFileKey, type PartialConfig} from './cross-checks.js'
 import {interpolateEnv, shownValue} from './env.js'
+import {resolveLookbacks} from './lookbacks.js'
 import {type ConfigIssue, formatPath, type PathSegment} from './issues.js'
 import {AppConfig} from './schema/app.js'
+import type {AppConfig as ResolvedApp} from './schema/app.js'
 import {PolicyConfig} from './schema/policy.js'
 import {SignalsConfig} from './schema/signals.js'
+import type {SignalsConfig as ResolvedSignals} from './schema/signals.js'
 import {UniverseConfig} from './schema/universe.js'
 import {toConfigIssues} from './zod-issues.js'
 import {positionOf, readYamlFile, type YamlSource} from './yaml-source.js'
@@ -22,10 +25,10 @@ export interface BotConfig {
   dir: string
   /** Per file, the key paths whose value came from an environment variable, and which: never print those values. */
   fromEnv: Record<ConfigFileKey, ReadonlyMap<string, string[]>>
-  app: AppConfig
+  app: ResolvedApp
   policy: PolicyConfig
   universe: UniverseConfig
-  signals: SignalsConfig
+  signals: ResolvedSignals
 }
 
 export interface ValidationReport {
@@ -104,6 +107,11 @@ export function validateConfig(dir: string, env: NodeJS.ProcessEnv = process.env
   issues.sort((a, b) => KEYS.findIndex((k) => display(k) === a.file) - KEYS.findIndex((k) => display(k) === b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
   const files = KEYS.map((k) => ({file: display(k), ok: !issues.some((i) => i.file === display(k))}))
   const ok = issues.length === 0
-  const config = ok ? {dir, fromEnv, ...(parsed as Required<PartialConfig>)} : null
+  const config = ok ? complete(dir, fromEnv, parsed as Required<PartialConfig>) : null
   return {ok, files, issues, config}
+}
+
+function complete(dir: string, fromEnv: BotConfig['fromEnv'], parsed: Required<PartialConfig>): BotConfig {
+  const {app, signals} = resolveLookbacks(parsed.app, parsed.signals)
+  return {dir, fromEnv, app, policy: parsed.policy, universe: parsed.universe, signals}
 }

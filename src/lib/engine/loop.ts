@@ -1,21 +1,31 @@
 import {requireValidConfig} from '../config/index.js'
-import {BotError} from '../errors.js'
+import {describeLookbacks} from '../config/lookbacks.js'
+import {durationText} from '../domain.js'
+import {PriceGuard} from '../market/price-guard.js'
 import {buildPortfolio} from '../market/snapshot.js'
 import {atRiskValue, exposurePct} from '../risk/exposure.js'
-import {PriceGuard} from '../market/price-guard.js'
 import {SignalBook} from '../signals/scores.js'
-import {acquireLock} from '../state/lock.js'
 import {AuditHeadFile} from '../state/audit-head.js'
 import {auditKeyFrom} from '../state/audit-key.js'
+import {acquireLock} from '../state/lock.js'
 import {prepareState} from '../state/prepare.js'
 import type {StateStore} from '../state/store.js'
 import {tierMap} from '../universe/eligibility.js'
-import type {Engine} from './context.js'
+import type {CycleAt, Engine} from './context.js'
 import {runCycle} from './cycle.js'
 import type {EngineObserver} from './events.js'
 import {warmUp} from './steps/snapshot.js'
 import {type RunSummary, summarize} from './summary.js'
 import {prepareVenue, randomNamespace, type Venue} from './venue.js'
+
+export interface StartInfo {
+  description: string
+  stateDir: string
+  /** The last cycle before this run, 0 if the state dir is new. */
+  resumedFrom: number
+  /** What the signals' look-backs mean in time, e.g. "momentum 24 bars (1d), ...". */
+  lookbacks: string
+}
 
 export interface RunOptions {
   configDir: string
@@ -35,7 +45,7 @@ export interface RunOptions {
    */
   flush?: () => Promise<void>
   /** Called once everything is open, before the first cycle. */
-  onStart?: (info: {description: string; stateDir: string; resumedFrom: number}) => void
+  onStart?: (info: StartInfo) => void
 }
 
 /**
@@ -64,27 +74,26 @@ export async function runBot(options: RunOptions): Promise<RunSummary> {
     store = state.open()
     store.setDurability(venue.durability)
     for (const message of state.notices) options.observe({type: 'notice', level: 'warning', message})
-    auditHead.write(store.audit.current(), await venue.clock.now())
+    auditHead.write(store.audit.current(), venue.clock.now())
     const engine = await createEngine(config, stateDir, venue, store, auditHead, options)
-    options.onStart?.({description: venue.description, stateDir, resumedFrom: store.lastCycle()?.cycle ?? 0})
-    const {ran, stoppedBy} = await cycleUntilDone(engine, options)
-    const tickers = await engine.exchange.tickers(engine.symbols)
-    for (const [symbol, t] of tickers) tickers.set(symbol, {...t, last: engine.prices.peek(symbol, t.last)})
-    const final = buildPortfolio(config.app.exchange.quote_currency, await engine.exchange.balances(), tickers, await engine.exchange.openOrders())
-    const exposure = exposurePct(atRiskValue(final, (s) => tickers.get(s)?.last), final.equity)
-    return summarize(store, final, (s) => tickers.get(s)?.last, exposure, {stateDir, cyclesThisRun: ran, stoppedBy})
+    options.onStart?.({
+      description: venue.description, stateDir, resumedFrom: store.lastCycle()?.cycle ?? 0,
+      lookbacks: `${describeLookbacks(config.signals, venue.market.barMs)} on ${durationText(venue.market.barMs)} bars`,
+    })
+    const {ran, stoppedBy} = await cycleUntilDone(engine, venue.intervalMs, options)
+    return await finalSummary(engine, {stateDir, cyclesThisRun: ran, stoppedBy})
   } finally {
     auditHead.close()
     store?.close()
-    await venue?.exchange.close()
+    await venue?.broker.close()
+    await venue?.market.close()
     lock.release()
   }
 }
 
 async function createEngine(config: Engine['config'], stateDir: string, venue: Venue, store: StateStore, auditHead: AuditHeadFile, options: RunOptions): Promise<Engine> {
-  const markets = await venue.exchange.markets()
   const tierOf = tierMap(config.universe)
-  const symbols = [...tierOf.keys()].filter((s) => markets.has(s))
+  const symbols = [...tierOf.keys()]
   let idPrefix = store.getMeta('id_prefix')
   if (idPrefix === null) {
     idPrefix = venue.idNamespace || randomNamespace()
@@ -92,36 +101,50 @@ async function createEngine(config: Engine['config'], stateDir: string, venue: V
   }
 
   const btc = `BTC-${config.app.exchange.quote_currency}`
+  const maxMove = config.policy.risk.max_bar_move_pct
+  const eligibility = new Map([...store.eligibility()].map(([s, status]) => [s, status.replace(/^excluded:/, '')]))
   const engine: Engine = {
-    config, stateDir, exchange: venue.exchange, clock: venue.clock, store, markets,
-    signals: new SignalBook(config.signals, new PriceGuard(config.policy.risk.max_bar_move_pct)), prices: new PriceGuard(config.policy.risk.max_bar_move_pct),
-    symbols, tierOf, idPrefix, takerFeeBps: venue.takerFeeBps, benchmark: symbols.includes(btc) ? btc : symbols[0] ?? null,
-    observe: options.observe, anchors: store.anchors(), eligibility: store.eligibility(), auditHead,
+    config, stateDir, market: venue.market, broker: venue.broker, clock: venue.clock, store,
+    signals: new SignalBook(config.signals, new PriceGuard(maxMove)), prices: new PriceGuard(maxMove),
+    symbols, tierOf, idPrefix, benchmark: symbols.includes(btc) ? btc : symbols[0] ?? null,
+    observe: options.observe, eligibility, auditHead,
   }
   await warmUp(engine)
   return engine
 }
 
-async function cycleUntilDone(engine: Engine, options: RunOptions): Promise<{ran: number; stoppedBy: RunSummary['stoppedBy']}> {
+/**
+ * Cycles every `intervalMs` on the venue's clock. A cycle that crashed after storing its plan is finished
+ * first, as the same cycle with its stored intents.
+ */
+async function cycleUntilDone(engine: Engine, intervalMs: number, options: RunOptions): Promise<{ran: number; stoppedBy: RunSummary['stoppedBy']}> {
   let ran = 0
+  const step = async (at: CycleAt): Promise<boolean> => {
+    await runCycle(engine, at)
+    ran++
+    await options.flush?.()
+    // A replay's awaits all resolve at once: without a macrotask turn, SIGINT/SIGTERM would wait for the end.
+    await new Promise((resolve) => setImmediate(resolve))
+    return options.cycles !== undefined && ran >= options.cycles
+  }
+
+  const last = engine.store.lastCycle()
+  if (last?.status === 'planned' && !options.stop.aborted && (await step({cycle: last.cycle, now: engine.clock.now(), resumed: true}))) return {ran, stoppedBy: 'cycles'}
   for (;;) {
     if (options.stop.aborted) return {ran, stoppedBy: 'signal'}
-    const now = await engine.clock.now()
-    const last = engine.store.lastCycle()
-    if (last && now < last.time) {
-      throw new BotError(`the exchange's clock (${new Date(now).toISOString()}) is behind the last cycle (${new Date(last.time).toISOString()}): this state dir belongs to another account or data set`, 'CLOCK_BEHIND')
-    }
-
-    const due = last === null || now > last.time || (last.status === 'planned' && last.time === now)
-    if (due) {
-      await runCycle(engine, now, last)
-      ran++
-      await options.flush?.()
-      // A replay's awaits all resolve at once: without a macrotask turn, SIGINT/SIGTERM would wait for the end.
-      await new Promise((resolve) => setImmediate(resolve))
-      if (options.cycles !== undefined && ran >= options.cycles) return {ran, stoppedBy: 'cycles'}
-    }
-
-    if (!(await engine.clock.next(now, options.stop))) return {ran, stoppedBy: options.stop.aborted ? 'signal' : 'end_of_data'}
+    const prev = engine.store.lastCycle()
+    const now = engine.clock.now()
+    if ((prev === null || now > prev.time) && (await step({cycle: (prev?.cycle ?? 0) + 1, now, resumed: false}))) return {ran, stoppedBy: 'cycles'}
+    const next = Math.max(now, engine.store.lastCycle()?.time ?? now) + intervalMs
+    if (!(await engine.clock.sleepUntil(next, options.stop))) return {ran, stoppedBy: options.stop.aborted ? 'signal' : 'end_of_data'}
   }
+}
+
+/** The run's summary, valued at trusted prices (a suspect last tick does not make the final equity). */
+async function finalSummary(engine: Engine, extra: Pick<RunSummary, 'stateDir' | 'cyclesThisRun' | 'stoppedBy'>): Promise<RunSummary> {
+  const tickers = await engine.market.tickers(engine.symbols)
+  for (const [symbol, t] of tickers) tickers.set(symbol, {...t, last: engine.prices.peek(symbol, t.last)})
+  const final = buildPortfolio(engine.config.app.exchange.quote_currency, await engine.broker.balances(), tickers, await engine.broker.openOrders())
+  const exposure = exposurePct(atRiskValue(final, (s) => tickers.get(s)?.last), final.equity)
+  return summarize(engine.store, final, (s) => tickers.get(s)?.last, exposure, extra)
 }

@@ -1,22 +1,26 @@
 import {createHash, randomBytes} from 'node:crypto'
 import path from 'node:path'
 
-import type {BotConfig} from '../config/load.js'
 import {shownValue} from '../config/env.js'
+import type {BotConfig} from '../config/load.js'
+import {durationText, TIMEFRAME_MS} from '../domain.js'
 import {BotError} from '../errors.js'
-import {BUNDLED_DATA_DIR, loadCandleDir} from '../exchange/candle-files.js'
-import type {Exchange} from '../exchange/port.js'
-import {SimExchange} from '../exchange/sim.js'
+import type {Broker, Clock, MarketData} from '../exchange/ports.js'
+import {BUNDLED_DATA_DIR, loadCandleDir} from '../exchange/replay/candle-files.js'
+import {CandleReplay} from '../exchange/replay/replay.js'
+import {SimBroker} from '../exchange/sim-broker/broker.js'
 import type {StateRun} from '../state/prepare.js'
 import {tierMap} from '../universe/eligibility.js'
-import {type Clock, VirtualClock} from './clock.js'
 
+/** What the loop runs on: three ports, and how they behave. */
 export interface Venue {
-  exchange: Exchange
+  market: MarketData
+  broker: Broker
   clock: Clock
+  /** Between the starts of two cycles: one bar on a replay, loop.interval_seconds on a wall clock. */
+  intervalMs: number
   /** Client-order-id namespace: deterministic where the account belongs to this state dir alone (sim). */
   idNamespace: string
-  takerFeeBps: number
   /** How bot.sqlite must be synced: 'full' where orders reach a real account. */
   durability: 'full' | 'normal'
   /** What the run is trading on, for the start-up line. */
@@ -39,7 +43,10 @@ export interface PreparedVenue {
   open(run: StateRun): Promise<Venue>
 }
 
-/** The composition root: the only place that knows which venue it is. Everything after it sees the ports. */
+/**
+ * The composition root: the only place that knows which venue it is. sim = candle replay + simulated broker
+ * + the replay's virtual clock. Everything after it sees the ports.
+ */
 export function prepareVenue(config: BotConfig, options: VenueOptions): PreparedVenue {
   const {app} = config
   if (options.live && app.mode !== 'live') throw new BotError('--live was given but app.yaml says mode: paper; both must ask for live trading', 'LIVE_NOT_ARMED')
@@ -51,25 +58,36 @@ export function prepareVenue(config: BotConfig, options: VenueOptions): Prepared
 
   const sim = app.exchange.sim
   const tierOf = tierMap(config.universe)
+  const barMs = TIMEFRAME_MS[app.exchange.timeframe]
   const dataDir = sim.data_dir === null ? BUNDLED_DATA_DIR : path.resolve(sim.data_dir)
   // A folder named by an environment variable is shown by the variable's name, never by its value.
-  const dataLabel = sim.data_dir === null ? undefined : shownValue(config.fromEnv.app, ['exchange', 'sim', 'data_dir'], '') || undefined
+  const label = config.fromEnv.app.has('exchange.sim.data_dir') ? shownValue(config.fromEnv.app, ['exchange', 'sim', 'data_dir'], '') : undefined
   // Excluded symbols are loaded too: a holding in one must still be valued.
-  const data = loadCandleDir(dataDir, [...tierOf.keys()], dataLabel)
+  const data = loadCandleDir(dataDir, [...tierOf.keys()], {label, barMs})
   const stateFile = path.join(options.stateDir, 'sim-exchange.sqlite')
   const fingerprint = createHash('sha256').update(JSON.stringify([data.symbols, data.barMs, [...data.series.values()].map((s) => [s.time[0], s.time.at(-1), s.time.length])])).digest('hex')
+  const bps = (table: Record<string, number>, symbol: string) => table[tierOf.get(symbol) ?? 'default'] ?? table.default ?? 0
+  const first = Math.min(...[...data.series.values()].map((s) => s.time[0]))
+  const last = Math.max(...[...data.series.values()].map((s) => s.time.at(-1)!))
+  const day = (t: number) => new Date(t).toISOString().slice(0, 16)
   return {
     pairedFiles: [stateFile],
     async open(run) {
-      const exchange = SimExchange.open({data, settings: sim, quote: app.exchange.quote_currency, tierOf: (s) => tierOf.get(s), stateFile, run})
+      const replay = new CandleReplay(data, {
+        spreadBps: (s) => bps(sim.costs.spread_bps, s), fees: {makerBps: sim.fees_bps.maker, takerBps: sim.fees_bps.taker},
+        warmupBars: sim.warmup_bars, resumeAt: run.lastCycleTime, paceMs: (options.intervalSeconds ?? 0) * 1000,
+      })
+      const identity = {market: fingerprint, marketSummary: `${data.symbols.length} symbols, ${day(first)} to ${day(last)}`, startBalances: JSON.stringify(Object.fromEntries(Object.entries(sim.start_balances).sort(([a], [b]) => (a < b ? -1 : 1))))}
+      const broker = SimBroker.open({market: replay, clock: replay.clock, settings: sim, quote: app.exchange.quote_currency, tierOf: (s) => tierOf.get(s), stateFile, identity, run})
       return {
-        exchange,
-        clock: new VirtualClock(exchange, (options.intervalSeconds ?? 0) * 1000),
+        market: replay,
+        broker,
+        clock: replay.clock,
+        intervalMs: data.barMs,
         idNamespace: `s${fingerprint.slice(0, 8)}`,
-        takerFeeBps: sim.fees_bps.taker,
         // The simulated account lives beside bot.sqlite and is itself synced at checkpoints only.
         durability: 'normal',
-        description: `simulated exchange on ${sim.data_dir === null ? 'the bundled Coinbase hourly data' : dataLabel ?? dataDir} (${data.symbols.length} symbols)`,
+        description: `simulated exchange on ${sim.data_dir === null ? 'the bundled Coinbase hourly data' : label ?? dataDir} (${data.symbols.length} symbols, ${durationText(data.barMs)} bars)`,
       }
     },
   }

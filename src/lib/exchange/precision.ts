@@ -1,6 +1,6 @@
 /** Step sizes and float hygiene for the simulated exchange. */
 
-import type {MarketInfo} from './port.js'
+import type {MarketInfo} from '../domain.js'
 
 /** 10^k written as a decimal literal: exact where `10 ** -5` is not (0.000009999999999999999). */
 export function pow10(k: number): number {
@@ -39,10 +39,10 @@ export function addTidy(a: number, b: number): number {
   return Math.abs(r) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b)) ? 0 : tidy(r)
 }
 
-/** A sim market's rules, derived from the price level of its first bar. */
-export function marketInfoOf(symbol: string, firstClose: number): MarketInfo {
+/** A sim market's rules, derived from the price level of its first bar, with the venue's fees. */
+export function marketInfoOf(symbol: string, firstClose: number, fees: {makerBps: number; takerBps: number}): MarketInfo {
   const [base, quote] = symbol.split('-')
   const amountStep = amountStepFor(firstClose)
   const priceStep = priceStepFor(firstClose)
-  return {symbol, base, quote, amountStep, priceStep, minAmount: amountStep, minNotional: 1, maxAmount: null}
+  return {symbol, base, quote, amountStep, priceStep, minAmount: amountStep, minNotional: 1, maxAmount: null, ...fees}
 }

@@ -2,6 +2,7 @@ import type {PolicyConfig} from '../config/schema/policy.js'
 import type {MarketSnapshot, PortfolioSnapshot} from '../market/snapshot.js'
 import {positionCapPct} from '../risk/caps.js'
 import {buyCostRate, type Denial, evaluateOrder, type ProposedOrder, type RiskContext} from '../risk/checks.js'
+import {roomUnderCap} from '../risk/exposure.js'
 import type {Target} from '../signals/targets.js'
 import {floorToStep} from './amounts.js'
 
@@ -30,7 +31,6 @@ export interface PlanInput {
   committed: ReadonlyMap<string, number>
   atRisk: number
   policy: PolicyConfig
-  takerFeeBps: number
   recentIntents: readonly RecentIntent[]
 }
 
@@ -54,7 +54,7 @@ export function planOrders(input: PlanInput): OrderPlan {
   const context = (o: ProposedOrder): RiskContext => ({
     policy, now: market.time, equity: portfolio.equity, atRisk, cashFree,
     positionValue: input.committed.get(o.symbol) ?? 0, positionCapPct: positionCapPct(policy, o.symbol, o.tier),
-    ordersThisCycle: orders.length, takerFeeBps: input.takerFeeBps, market: market.markets.get(o.symbol),
+    ordersThisCycle: orders.length, market: market.markets.get(o.symbol),
     ticker: market.tickers.get(o.symbol), duplicateOf: duplicateOf(o, input), unpriced: portfolio.unpriced,
     suspect: market.suspect.get(o.symbol) ?? null,
   })
@@ -64,7 +64,7 @@ export function planOrders(input: PlanInput): OrderPlan {
       orders.push({...order, action: target.action, reason: target.reason})
       if (order.side === 'buy') {
         atRisk += order.amount * order.price
-        cashFree -= order.amount * order.price * (1 + input.takerFeeBps / 1e4)
+        cashFree -= order.amount * order.price * (1 + market.markets.get(order.symbol)!.takerBps / 1e4)
       }
 
       return
@@ -113,13 +113,11 @@ function sizeBuy(target: Target, input: PlanInput, atRisk: number, cashFree: num
   const equity = portfolio.equity
   const want = Math.min(target.value - (input.committed.get(target.symbol) ?? 0), policy.risk.max_order_notional)
   if (want <= 0) return null
-  const cap = policy.risk.max_total_at_risk_pct / 100
   const rooms = [
     want,
-    // (atRisk + n) / (equity - n * costRate) <= cap, solved for n
-    (cap * equity - atRisk) / (1 + cap * buyCostRate(t.ask, t.last, input.takerFeeBps)),
+    roomUnderCap(policy.risk.max_total_at_risk_pct, atRisk, equity, buyCostRate(t.ask, t.last, m.takerBps)),
     (positionCapPct(policy, target.symbol, target.tier) / 100) * equity - (input.committed.get(target.symbol) ?? 0),
-    cashFree / (1 + input.takerFeeBps / 1e4),
+    cashFree / (1 + m.takerBps / 1e4),
   ]
   const notional = Math.max(0, Math.min(...rooms))
   const order = (n: number): ProposedOrder => ({symbol: target.symbol, tier: target.tier, side: 'buy', amount: floorToStep(n / t.ask, m.amountStep), price: t.ask})

@@ -1,5 +1,6 @@
 import {BotError} from '../errors.js'
-import {type Exchange, ExchangeError, type OrderState} from '../exchange/port.js'
+import type {OrderState} from '../domain.js'
+import {type Broker, ExchangeError} from '../exchange/ports.js'
 import type {OrderRow, StateStore} from '../state/store.js'
 
 export interface ReconcileResult {
@@ -21,10 +22,10 @@ export interface ReconcilePolicy {
  * Bring every order we may not know the outcome of up to date with the exchange. Anything without a known
  * outcome is looked up by its client order id before anything could resend it.
  */
-export async function reconcileOrders(exchange: Exchange, store: StateStore, now: number, policy: ReconcilePolicy): Promise<ReconcileResult> {
+export async function reconcileOrders(broker: Broker, store: StateStore, now: number, policy: ReconcilePolicy): Promise<ReconcileResult> {
   const result: ReconcileResult = {fills: 0, changed: []}
   for (const row of store.liveOrders()) {
-    const remote = await lookUp(exchange, row)
+    const remote = await lookUp(broker, row)
     if (remote) {
       const fills = store.transaction(() => applyOrderState(store, row, remote, now))
       result.fills += fills
@@ -43,11 +44,18 @@ export async function reconcileOrders(exchange: Exchange, store: StateStore, now
   return result
 }
 
-/** The exchange's view of our order, or null if it does not know it. */
-async function lookUp(exchange: Exchange, row: OrderRow): Promise<OrderState | null> {
-  if (!row.exchange_order_id) return exchange.fetchOrderByClientId(row.client_order_id, row.symbol)
+/**
+ * The exchange's view of our order, or null if it does not know it. Without an exchange id, the order is
+ * found by its client order id: directly where the broker can, else among its recent orders on that symbol.
+ */
+async function lookUp(broker: Broker, row: OrderRow): Promise<OrderState | null> {
+  if (!row.exchange_order_id) {
+    if (broker.capabilities.fetchByClientOrderId) return broker.fetchOrderByClientId(row.client_order_id, row.symbol)
+    return (await broker.recentOrders(row.symbol, row.time)).find((o) => o.clientOrderId === row.client_order_id) ?? null
+  }
+
   try {
-    return await exchange.fetchOrder(row.exchange_order_id, row.symbol)
+    return await broker.fetchOrder(row.exchange_order_id, row.symbol)
   } catch (error) {
     if (error instanceof ExchangeError && error.kind === 'rejected') return null
     throw error

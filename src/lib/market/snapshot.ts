@@ -1,4 +1,4 @@
-import type {Balances, MarketInfo, OrderState, Ticker} from '../exchange/port.js'
+import type {Balances, MarketInfo, OrderState, Ticker} from '../domain.js'
 
 /** What the exchange looked like at one instant: the only market input decisions get. */
 export interface MarketSnapshot {
@@ -38,7 +38,9 @@ export function buildPortfolio(quote: string, balances: Balances, tickers: Map<s
   const unpriced: string[] = []
   const cashBalance = balances[quote]
   let equity = cashBalance?.total ?? 0
-  for (const [currency, balance] of Object.entries(balances)) {
+  // In one fixed order: a sum of floats depends on it, and the same account must value the same every time.
+  for (const currency of Object.keys(balances).sort()) {
+    const balance = balances[currency]
     if (currency === quote || balance.total <= 0) continue
     const symbol = `${currency}-${quote}`
     const ticker = tickers.get(symbol)

@@ -1,14 +1,11 @@
-import {type Exchange, ExchangeError} from '../exchange/port.js'
+import {type Broker, ExchangeError, type MarketData} from '../exchange/ports.js'
 import type {ExchangeOperation, Metrics} from './metrics.js'
 
-/**
- * The Exchange port with every call counted (bot_exchange_requests_total) and every classified failure
- * counted by kind (bot_exchange_errors_total). The composition root wraps the venue's exchange once; no
- * adapter knows about metrics. Errors pass through unchanged.
- */
-export function instrumentExchange(inner: Exchange, m: Metrics | null): Exchange {
-  if (!m) return inner
-  const call = async <T>(operation: ExchangeOperation, run: () => Promise<T>): Promise<T> => {
+type Counted = <T>(operation: ExchangeOperation, run: () => Promise<T>) => Promise<T>
+
+/** Counts a call (bot_exchange_requests_total) and a classified failure by kind (bot_exchange_errors_total). */
+function counter(m: Metrics): Counted {
+  return async (operation, run) => {
     m.exchangeRequests.inc({operation})
     try {
       return await run()
@@ -17,23 +14,41 @@ export function instrumentExchange(inner: Exchange, m: Metrics | null): Exchange
       throw error
     }
   }
+}
 
+/**
+ * The MarketData port with every call counted. The composition root wraps the venue's ports once; no adapter
+ * knows about metrics. Errors pass through unchanged.
+ */
+export function instrumentMarketData(inner: MarketData, m: Metrics | null): MarketData {
+  if (!m) return inner
+  const call = counter(m)
   return {
     get id() { return inner.id },
-    get capabilities() { return inner.capabilities },
+    get barMs() { return inner.barMs },
     markets: () => call('markets', () => inner.markets()),
-    balances: () => call('balances', () => inner.balances()),
     tickers: (symbols) => call('tickers', () => inner.tickers(symbols)),
-    candles: (symbol, since, limit) => call('candles', () => inner.candles(symbol, since, limit)),
-    newCandles: (since, limit) => call('newCandles', () => inner.newCandles(since, limit)),
+    candles: (since, limit) => call('candles', () => inner.candles(since, limit)),
+    time: () => call('time', () => inner.time()),
+    close: () => inner.close(),
+  }
+}
+
+/** The Broker port with every call counted, the same way. */
+export function instrumentBroker(inner: Broker, m: Metrics | null): Broker {
+  if (!m) return inner
+  const call = counter(m)
+  return {
+    get capabilities() { return inner.capabilities },
+    balances: () => call('balances', () => inner.balances()),
     createOrder: (request) => call('createOrder', () => inner.createOrder(request)),
     fetchOrder: (id, symbol) => call('fetchOrder', () => inner.fetchOrder(id, symbol)),
     fetchOrderByClientId: (clientOrderId, symbol) => call('fetchOrderByClientId', () => inner.fetchOrderByClientId(clientOrderId, symbol)),
+    recentOrders: (symbol, since) => call('recentOrders', () => inner.recentOrders(symbol, since)),
     cancelOrder: (id, symbol) => call('cancelOrder', () => inner.cancelOrder(id, symbol)),
     openOrders: (symbol) => call('openOrders', () => inner.openOrders(symbol)),
     convertQuote: (from, to, fromAmount) => call('convertQuote', () => inner.convertQuote(from, to, fromAmount)),
     convertCommit: (quote) => call('convertCommit', () => inner.convertCommit(quote)),
-    time: () => call('time', () => inner.time()),
     close: () => inner.close(),
   }
 }

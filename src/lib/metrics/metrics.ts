@@ -1,7 +1,8 @@
 import {collectDefaultMetrics, Counter, Gauge, Histogram, type Registry} from 'prom-client'
 
 import type {AppConfig} from '../config/schema/app.js'
-import type {Exchange, ExchangeErrorKind, Side} from '../exchange/port.js'
+import type {Side} from '../domain.js'
+import type {Broker, ExchangeErrorKind, MarketData} from '../exchange/ports.js'
 import type {DenialCode} from '../risk/checks.js'
 
 /**
@@ -33,8 +34,8 @@ type AlertSink = AppConfig['alerts']['sinks'][number]
 export type AlertSeverity = AlertSink['min_severity']
 export type AlertSinkType = AlertSink['type']
 export type AlertOutcome = 'sent' | 'failed' | 'timed_out' | 'deduplicated'
-/** A call through the Exchange port. */
-export type ExchangeOperation = Exclude<keyof Exchange, 'id' | 'capabilities' | 'close'>
+/** A call through the MarketData or Broker port. */
+export type ExchangeOperation = Exclude<keyof MarketData, 'id' | 'barMs' | 'close'> | Exclude<keyof Broker, 'capabilities' | 'close'>
 
 /** Every member of a closed union; the compiler rejects a missing or an extra member. */
 const members = <T extends string>(set: Record<T, true>): readonly T[] => Object.freeze(Object.keys(set) as T[])
@@ -54,8 +55,8 @@ export const DENIAL_CODES = members<DenialCode>({
   DUPLICATE_ORDER: true, STALE_QUOTE: true, INSUFFICIENT_FUNDS: true, PRECISION: true, NO_MARKET: true, UNPRICED_HOLDINGS: true, SUSPECT_PRICE: true,
 })
 export const EXCHANGE_OPERATIONS = members<ExchangeOperation>({
-  markets: true, balances: true, tickers: true, candles: true, newCandles: true, createOrder: true, fetchOrder: true,
-  fetchOrderByClientId: true, cancelOrder: true, openOrders: true, convertQuote: true, convertCommit: true, time: true,
+  markets: true, tickers: true, candles: true, time: true, balances: true, createOrder: true, fetchOrder: true,
+  fetchOrderByClientId: true, recentOrders: true, cancelOrder: true, openOrders: true, convertQuote: true, convertCommit: true,
 })
 
 /** 1 ms (a sim cycle) to 120 s (loop.max_cycle_seconds' default). */

@@ -1,5 +1,5 @@
 import type {EngineEvent, EngineObserver} from '../engine/events.js'
-import type {OrderStatus, Side} from '../exchange/port.js'
+import type {OrderStatus, Side} from '../domain.js'
 import type {DenialCode} from '../risk/checks.js'
 import type {AlertOutcome, AlertSeverity, AlertSinkType, ConvertOutcome, ConvertRoute, Metrics, OrderOutcome, TrimOutcome} from './metrics.js'
 

@@ -1,6 +1,7 @@
 import type {PolicyConfig} from '../config/schema/policy.js'
-import type {MarketInfo, Side, Ticker} from '../exchange/port.js'
+import type {MarketInfo, Side, Ticker} from '../domain.js'
 import {isMultipleOf} from '../execution/amounts.js'
+import {exposureAfterBuyPct} from './exposure.js'
 
 /** Stable denial codes: the same strings appear in the audit log, the output and metric labels. */
 export type DenialCode =
@@ -33,7 +34,6 @@ export interface RiskContext {
   positionCapPct: number
   ordersThisCycle: number
   cashFree: number
-  takerFeeBps: number
   market: MarketInfo | undefined
   ticker: Ticker | undefined
   /** Open orders or recent intents on the same symbol and side with this amount, or any open order on it. */
@@ -88,8 +88,7 @@ export function buyCostRate(price: number, last: number, takerFeeBps: number): n
 /** Buys only (sells always reduce exposure), measured against equity after the buy's own costs. */
 export const checkExposureCap: Check = (o, c) => {
   if (o.side !== 'buy') return null
-  const n = notional(o)
-  const after = ((c.atRisk + n) / (c.equity - n * buyCostRate(o.price, c.ticker!.last, c.takerFeeBps))) * 100
+  const after = exposureAfterBuyPct(c.atRisk, c.equity, notional(o), buyCostRate(o.price, c.ticker!.last, c.market!.takerBps))
   const cap = c.policy.risk.max_total_at_risk_pct
   return !(after >= 0 && after <= cap) ? deny('EXPOSURE_CAP', `exposure would be ${after.toFixed(2)}% > cap ${cap}%`) : null
 }
@@ -105,7 +104,7 @@ export const checkPositionCap: Check = (o, c) => {
 
 export const checkFunds: Check = (o, c) => {
   if (o.side !== 'buy') return null
-  const cost = notional(o) * (1 + c.takerFeeBps / 1e4)
+  const cost = notional(o) * (1 + c.market!.takerBps / 1e4)
   return cost > c.cashFree ? deny('INSUFFICIENT_FUNDS', `needs ${money(cost)} ${c.market!.quote}, ${money(c.cashFree)} free`) : null
 }
 

@@ -1,4 +1,4 @@
-import type {OrderState} from '../exchange/port.js'
+import type {OrderState} from '../domain.js'
 import type {PortfolioSnapshot} from '../market/snapshot.js'
 
 /**
@@ -20,4 +20,18 @@ export function openBuyNotional(order: OrderState, priceOf: (symbol: string) => 
 
 export function exposurePct(atRisk: number, equity: number): number {
   return equity > 0 ? (atRisk / equity) * 100 : atRisk > 0 ? Number.POSITIVE_INFINITY : 0
+}
+
+/**
+ * The exposure cap's inequality, in one place. A buy of notional n costs fees and spread (costRate of n) that
+ * leave equity, so afterwards exposure is (atRisk + n) / (equity - n * costRate).
+ */
+export function exposureAfterBuyPct(atRisk: number, equity: number, notional: number, costRate: number): number {
+  return ((atRisk + notional) / (equity - notional * costRate)) * 100
+}
+
+/** The largest buy notional that keeps exposure at or under `capPct`: the same inequality solved for n. */
+export function roomUnderCap(capPct: number, atRisk: number, equity: number, costRate: number): number {
+  const cap = capPct / 100
+  return (cap * equity - atRisk) / (1 + cap * costRate)
 }

@@ -1,121 +1,95 @@
-import {RSI} from 'trading-signals'
-
 import type {SignalConfig} from '../config/schema/signals.js'
 
-/** Fixed-size ring buffer with a running sum: O(1) per bar for moving averages and look-backs. */
-export class RollingWindow {
+/**
+ * The last closes of one symbol, in a ring: a push is O(1) and every indicator reads the window on demand.
+ * Indicators are pure functions of this window (sums are taken oldest first, in one fixed order), so a run
+ * that restarts and refills it from the last bars scores exactly as one that never stopped.
+ */
+export class CloseWindow {
   private readonly values: Float64Array
   private next = 0
-  private count = 0
-  sum = 0
+  count = 0
 
   constructor(readonly size: number) {
     this.values = new Float64Array(size)
   }
 
-  get full(): boolean {
-    return this.count === this.size
-  }
-
-  /** The value that was pushed `size - 1` pushes ago (the oldest in the window). */
-  get oldest(): number {
-    return this.values[this.full ? this.next : 0]
-  }
-
-  get mean(): number {
-    return this.sum / this.count
-  }
-
   push(value: number): void {
-    if (this.full) this.sum -= this.values[this.next]
-    else this.count++
     this.values[this.next] = value
-    this.sum += value
-    this.next = (this.next + 1) % this.size
+    this.next = this.next + 1 === this.size ? 0 : this.next + 1
+    if (this.count < this.size) this.count++
+  }
+
+  /** The close `back` bars ago (0 = the latest). */
+  at(back: number): number {
+    const i = this.next - 1 - back
+    return this.values[i < 0 ? i + this.size : i]
+  }
+
+  /** Sum of the last `n` closes, oldest first. */
+  sumLast(n: number): number {
+    let sum = 0
+    for (let back = n - 1; back >= 0; back--) sum += this.at(back)
+    return sum
   }
 }
 
-/** One configured signal's state for one symbol; `score` is in [-1, 1], or null while warming up. */
-export interface SignalState {
+/** One configured signal: a score in [-1, 1] from a symbol's closes, or null while the window is too short. */
+export interface Signal {
   readonly weight: number
-  update(close: number): void
-  score(): number | null
+  /** Closes it needs. */
+  readonly bars: number
+  score(w: CloseWindow): number | null
 }
 
 const clamp = (x: number) => (x > 1 ? 1 : x < -1 ? -1 : x)
 
-class Momentum implements SignalState {
-  private readonly window: RollingWindow
-  private last = 0
-  constructor(readonly weight: number, lookback: number, private readonly scalePct: number) {
-    this.window = new RollingWindow(lookback + 1)
-  }
+/** Return over `lookback` bars; `scalePct` % scores 1. */
+function momentum(weight: number, lookback: number, scalePct: number): Signal {
+  return {weight, bars: lookback + 1, score: (w) => (w.count <= lookback ? null : clamp(((w.at(0) / w.at(lookback) - 1) * 100) / scalePct))}
+}
 
-  update(close: number): void {
-    this.window.push(close)
-    this.last = close
-  }
+/** Fast against slow simple moving average; a gap of `scalePct` % scores 1. */
+function maTrend(weight: number, fast: number, slow: number, scalePct: number): Signal {
+  return {weight, bars: slow, score: (w) => (w.count < slow ? null : clamp(((w.sumLast(fast) / fast / (w.sumLast(slow) / slow) - 1) * 100) / scalePct))}
+}
 
-  score(): number | null {
-    if (!this.window.full) return null
-    return clamp(((this.last / this.window.oldest - 1) * 100) / this.scalePct)
+/**
+ * RSI over the last `period` changes with simple averages (Cutler's RSI): a function of the window alone,
+ * unlike Wilder's smoothing, which remembers every bar since the start. Oversold scores towards +1,
+ * overbought towards -1.
+ */
+function rsi(weight: number, period: number, oversold: number, overbought: number): Signal {
+  return {
+    weight,
+    bars: period + 1,
+    score(w) {
+      if (w.count <= period) return null
+      let gains = 0
+      let losses = 0
+      for (let back = period; back >= 1; back--) {
+        const change = w.at(back - 1) - w.at(back)
+        if (change > 0) gains += change
+        else losses -= change
+      }
+
+      const r = losses === 0 ? (gains === 0 ? 50 : 100) : 100 - 100 / (1 + gains / losses)
+      if (r <= oversold) return (oversold - r) / oversold
+      if (r >= overbought) return -(r - overbought) / (100 - overbought)
+      return 0
+    },
   }
 }
 
-class MaTrend implements SignalState {
-  private readonly fast: RollingWindow
-  private readonly slow: RollingWindow
-  constructor(readonly weight: number, fast: number, slow: number, private readonly scalePct: number) {
-    this.fast = new RollingWindow(fast)
-    this.slow = new RollingWindow(slow)
-  }
-
-  update(close: number): void {
-    this.fast.push(close)
-    this.slow.push(close)
-  }
-
-  score(): number | null {
-    if (!this.slow.full) return null
-    return clamp(((this.fast.mean / this.slow.mean - 1) * 100) / this.scalePct)
-  }
-}
-
-/** RSI (Wilder smoothing) from trading-signals; oversold scores towards +1, overbought towards -1. */
-class RsiSignal implements SignalState {
-  private readonly rsi: RSI
-  constructor(readonly weight: number, period: number, private readonly oversold: number, private readonly overbought: number) {
-    this.rsi = new RSI(period)
-  }
-
-  update(close: number): void {
-    this.rsi.update(close, false)
-  }
-
-  score(): number | null {
-    if (!this.rsi.isStable) return null
-    const r = this.rsi.getResultOrThrow()
-    if (r <= this.oversold) return (this.oversold - r) / this.oversold
-    if (r >= this.overbought) return -(r - this.overbought) / (100 - this.overbought)
-    return 0
-  }
-}
-
-export function createSignal(config: SignalConfig): SignalState {
+export function createSignal(config: SignalConfig): Signal {
   switch (config.type) {
-    case 'momentum': return new Momentum(config.weight, config.lookback_bars, config.scale_pct)
-    case 'ma_trend': return new MaTrend(config.weight, config.fast_bars, config.slow_bars, config.scale_pct)
-    case 'rsi': return new RsiSignal(config.weight, config.period, config.oversold, config.overbought)
+    case 'momentum': return momentum(config.weight, config.lookback_bars, config.scale_pct)
+    case 'ma_trend': return maTrend(config.weight, config.fast_bars, config.slow_bars, config.scale_pct)
+    case 'rsi': return rsi(config.weight, config.period, config.oversold, config.overbought)
   }
 }
 
-/** Bars of history the configured signals need before they all score. */
+/** Closes the configured signals need before they all score: the warm-up's length. */
 export function barsNeeded(configs: readonly SignalConfig[]): number {
-  let n = 1
-  for (const c of configs) {
-    const need = c.type === 'momentum' ? c.lookback_bars + 1 : c.type === 'ma_trend' ? c.slow_bars : c.period * 2 + 1
-    n = Math.max(n, need)
-  }
-
-  return n
+  return Math.max(1, ...configs.map((c) => createSignal(c).bars))
 }

@@ -1,20 +1,21 @@
-import type {Candle} from '../exchange/port.js'
 import type {SignalsConfig} from '../config/schema/signals.js'
+import type {Candle} from '../domain.js'
 import type {PriceGuard} from '../market/price-guard.js'
-import {createSignal, type SignalState} from './indicators.js'
+import {CloseWindow, createSignal, type Signal} from './indicators.js'
 
 interface SymbolState {
   lastBarTime: number
-  signals: SignalState[]
+  window: CloseWindow
+  signals: Signal[]
   /** A bar whose close jumped suspiciously: fed only if the next bar confirms it. */
   held: Candle | null
 }
 
 /**
- * Incremental indicator state for every symbol: each closed bar is fed once, in order, so a cycle costs
- * O(1) per symbol. The first bar fed per symbol is its anchor; replaying from the same anchor after a
- * restart rebuilds exactly the same state. A bar that `guard` finds suspect is held back until the next bar
- * confirms it (both are fed) or clears it (it is dropped).
+ * Every symbol's recent closes and the signals that read them: each closed bar is fed once, in order (O(1)),
+ * and scores are computed when asked. Scores depend on the last closes only, so warming up from the last
+ * bars after a restart rebuilds exactly the same state. A bar that `guard` finds suspect is held back until
+ * the next bar confirms it (both are fed) or clears it (it is dropped).
  */
 export class SignalBook {
   private readonly states = new Map<string, SymbolState>()
@@ -30,7 +31,7 @@ export class SignalBook {
     let state = this.states.get(symbol)
     if (!state) {
       const signals = this.config.signals.filter((s) => s.symbols.length === 0 || s.symbols.includes(symbol)).map((s) => createSignal(s))
-      state = {lastBarTime: -1, signals, held: null}
+      state = {lastBarTime: -1, window: new CloseWindow(Math.max(1, ...signals.map((s) => s.bars))), signals, held: null}
       this.states.set(symbol, state)
     }
 
@@ -43,9 +44,9 @@ export class SignalBook {
         continue
       }
 
-      if (verdict === 'confirmed' && state.held) for (const s of state.signals) s.update(state.held.close)
+      if (verdict === 'confirmed' && state.held) state.window.push(state.held.close)
       state.held = null
-      for (const s of state.signals) s.update(bar.close)
+      state.window.push(bar.close)
     }
   }
 
@@ -56,7 +57,7 @@ export class SignalBook {
     let sum = 0
     let weights = 0
     for (const s of state.signals) {
-      const v = s.score()
+      const v = s.score(state.window)
       if (v === null) return null
       sum += v * s.weight
       weights += s.weight

@@ -18,6 +18,8 @@ export interface StateRun {
   hasHistory: boolean
   /** bot.sqlite has stored this id (false for a new state dir, or one made before run ids existed). */
   bound: boolean
+  /** When the last cycle ran (a replay resumes there), or null. */
+  lastCycleTime: number | null
 }
 
 export interface StateOptions {
@@ -72,7 +74,7 @@ function createState(stateDir: string, file: string, options: StateOptions): Pre
   }
 
   const db = connectDatabase(file, {create: true})
-  const run: StateRun = {id: newRunId(), hasHistory: false, bound: true}
+  const run: StateRun = {id: newRunId(), hasHistory: false, bound: true, lastCycleTime: null}
   const seal: AuditSeal = {key: options.auditKey?.key ?? null, keyedFrom: options.auditKey ? 1 : null}
   migrate(db, () => {
     const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)')
@@ -114,7 +116,8 @@ function checkState(stateDir: string, file: string, db: Database.Database, optio
   }
 
   const count = (table: string) => (hasTables ? (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as {n: number}).n : 0)
-  const run: StateRun = {id: storedId ?? newRunId(), hasHistory: count('cycles') + count('orders') > 0, bound: storedId !== null}
+  const lastCycleTime = hasTables ? (db.prepare('SELECT time FROM cycles ORDER BY cycle DESC LIMIT 1').pluck().get() as number | undefined) ?? null : null
+  const run: StateRun = {id: storedId ?? newRunId(), hasHistory: count('cycles') + count('orders') > 0, bound: storedId !== null, lastCycleTime}
   // A key that appears for a chain made without one seals every entry from the next one on.
   const seal: AuditSeal = {key, keyedFrom: keyedText !== null ? Number(keyedText) : key ? entries + 1 : null}
   return {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3'
 import path from 'node:path'
 
-import type {OrderState, OrderType, Side} from '../exchange/port.js'
+import type {OrderState, OrderType, Side} from '../domain.js'
 import {AuditLog, type AuditSeal} from './audit.js'
 import {openDatabase} from './database.js'
 import {STATE_FILE} from './layout.js'

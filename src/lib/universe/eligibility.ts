@@ -2,6 +2,7 @@ import type {UniverseConfig} from '../config/schema/universe.js'
 import type {MarketSnapshot} from '../market/snapshot.js'
 
 export type ExclusionCode = 'EXCLUDED_BY_CONFIG' | 'NOT_LISTED' | 'NO_QUOTE' | 'LOW_VOLUME' | 'WIDE_SPREAD'
+export type EligibilityStatus = 'eligible' | 'forced' | ExclusionCode
 
 export interface EligibleSymbol {
   symbol: string
@@ -14,7 +15,9 @@ export interface ExcludedSymbol {
   symbol: string
   tier: string
   code: ExclusionCode
-  reason: string
+  /** The measure and the threshold it failed (LOW_VOLUME, WIDE_SPREAD), for the reason. */
+  value?: number
+  limit?: number
 }
 
 export interface Universe {
@@ -29,36 +32,50 @@ export function tierMap(config: UniverseConfig): Map<string, string> {
   return tierOf
 }
 
-/** Which configured symbols may be traded now, and why each other one may not. Pure. */
-export function selectUniverse(config: UniverseConfig, market: MarketSnapshot): Universe {
+/**
+ * Which configured symbols may be traded now, and why each other one may not. Pure. A symbol the liquidity
+ * filters excluded last time (`previous`) must clear them by `hysteresis_pct` to come back.
+ */
+export function selectUniverse(config: UniverseConfig, market: MarketSnapshot, previous: (symbol: string) => EligibilityStatus | undefined = () => undefined): Universe {
   const forced = new Set(config.force_eligible_symbols)
   const banned = new Set(config.excluded_symbols)
+  const band = config.hysteresis_pct / 100
   const eligible: EligibleSymbol[] = []
   const excluded: ExcludedSymbol[] = []
   for (const [tier, def] of Object.entries(config.tiers)) {
     for (const symbol of def.symbols) {
-      const exclude = (code: ExclusionCode, reason: string) => excluded.push({symbol, tier, code, reason})
-      if (banned.has(symbol)) { exclude('EXCLUDED_BY_CONFIG', 'listed in excluded_symbols'); continue }
-      if (!market.markets.has(symbol)) { exclude('NOT_LISTED', 'the exchange does not list it'); continue }
       const t = market.tickers.get(symbol)
-      if (!t || !(t.last > 0) || !(t.bid > 0) || !(t.ask >= t.bid)) { exclude('NO_QUOTE', 'no usable price'); continue }
-      if (forced.has(symbol)) { eligible.push({symbol, tier, forced: true}); continue }
-      if (t.quoteVolume24h < def.min_24h_quote_volume) {
-        exclude('LOW_VOLUME', `24h volume ${compact(t.quoteVolume24h)} < ${compact(def.min_24h_quote_volume)}`)
-        continue
+      let code: ExclusionCode | null = null
+      let value: number | undefined
+      let limit: number | undefined
+      if (banned.has(symbol)) code = 'EXCLUDED_BY_CONFIG'
+      else if (!market.markets.has(symbol)) code = 'NOT_LISTED'
+      else if (!t || !(t.last > 0) || !(t.bid > 0) || !(t.ask >= t.bid)) code = 'NO_QUOTE'
+      else if (!forced.has(symbol)) {
+        const was = previous(symbol)
+        const strict = was === 'LOW_VOLUME' || was === 'WIDE_SPREAD' ? band : 0
+        const spreadPct = ((t.ask - t.bid) / ((t.ask + t.bid) / 2)) * 100
+        if (t.quoteVolume24h < def.min_24h_quote_volume * (1 + strict)) [code, value, limit] = ['LOW_VOLUME', t.quoteVolume24h, def.min_24h_quote_volume * (1 + strict)]
+        else if (spreadPct > def.max_spread_pct * (1 - strict)) [code, value, limit] = ['WIDE_SPREAD', spreadPct, def.max_spread_pct * (1 - strict)]
       }
 
-      const spreadPct = ((t.ask - t.bid) / ((t.ask + t.bid) / 2)) * 100
-      if (spreadPct > def.max_spread_pct) {
-        exclude('WIDE_SPREAD', `spread ${spreadPct.toFixed(3)}% > ${def.max_spread_pct}%`)
-        continue
-      }
-
-      eligible.push({symbol, tier, forced: false})
+      if (code === null) eligible.push({symbol, tier, forced: forced.has(symbol)})
+      else excluded.push({symbol, tier, code, value, limit})
     }
   }
 
   return {eligible, excluded}
+}
+
+/** Why a symbol is excluded, in words (built only when it is shown or audited). */
+export function exclusionReason(x: ExcludedSymbol): string {
+  switch (x.code) {
+    case 'EXCLUDED_BY_CONFIG': return 'listed in excluded_symbols'
+    case 'NOT_LISTED': return 'the exchange does not list it'
+    case 'NO_QUOTE': return 'no usable price'
+    case 'LOW_VOLUME': return `24h volume ${compact(x.value!)} < ${compact(x.limit!)}`
+    case 'WIDE_SPREAD': return `spread ${x.value!.toFixed(3)}% > ${Number(x.limit!.toFixed(4))}%`
+  }
 }
 
 function compact(n: number): string {

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini'
 
-import {Currency, doc, EnvName, NonNegative, NonNegativeInt, num, opt, Positive, PositiveInt, Probability, section, Severity, text} from './common.js'
+import {TIMEFRAMES} from '../../domain.js'
+import {Bars, Currency, doc, EnvName, NonNegative, NonNegativeInt, num, opt, Positive, PositiveInt, Probability, section, Severity, text} from './common.js'
 
 /** Basis points of a trading cost: 1000 bps (10 %) is far beyond any real venue, and keeps every fill's proceeds positive. */
 const CostBps = () => num({min: 0, max: 1000})
@@ -22,7 +23,7 @@ const Sim = z.strictObject({
   fees_bps: section(z.strictObject({maker: opt(CostBps(), 40, 'Maker fee in basis points (0..1000)'), taker: opt(CostBps(), 60, 'Taker fee in basis points (0..1000)')})),
   costs: section(SimCosts),
   max_fill_pct_of_bar_volume: opt(num({gt: 0, max: 100}), 10, 'Share of a bar\'s volume one order may take; the rest fills on later bars'),
-  warmup_bars: opt(NonNegativeInt(), 48, 'Bars replayed before the first cycle, so indicators are ready'),
+  warmup_bars: opt(z.union([NonNegativeInt(), Bars(1, 1_000_000)]), 48, 'Bars replayed before the first cycle, or a duration of whole bars ("2d")'),
   convert_supported: opt(z.boolean(), true, 'Whether the simulated exchange offers convert quotes'),
   convert_fee_bps: opt(CostBps(), 10, 'Convert fee in basis points (0..1000)'),
   faults: section(SimFaults),
@@ -30,6 +31,7 @@ const Sim = z.strictObject({
 
 const Exchange = z.strictObject({
   id: opt(text(/^[a-z][a-z0-9]*$/, 'an exchange id: "sim" or a ccxt id such as "coinbase"'), 'sim'),
+  timeframe: opt(z.enum([...TIMEFRAMES]), '1h', 'Bar length of the market data; look-backs in bars are bars of this length'),
   quote_currency: opt(Currency, 'USD'),
   api_key_env: opt(EnvName, 'BOT_API_KEY', 'Name of the environment variable that holds the API key (never the key itself)'),
   api_secret_env: opt(EnvName, 'BOT_API_SECRET', 'Name of the environment variable that holds the API secret'),
@@ -101,4 +103,6 @@ export const AppConfig = z.strictObject({
   logging: section(Logging),
 })
 
-export type AppConfig = z.infer<typeof AppConfig>
+export type AppInput = z.infer<typeof AppConfig>
+/** With warm-up resolved to bars (see config/lookbacks.ts). */
+export type AppConfig = Omit<AppInput, 'exchange'> & {exchange: Omit<AppInput['exchange'], 'sim'> & {sim: Omit<AppInput['exchange']['sim'], 'warmup_bars'> & {warmup_bars: number}}}

@@ -54,3 +54,30 @@ export const NonNegativeInt = () => num({min: 0}, true)
 export const Probability = () => num({min: 0, max: 1})
 export const Severity = z.enum(['info', 'warning', 'critical'])
 
+
+const DURATION = /^([1-9][0-9]{0,5})(m|h|d)$/
+
+/**
+ * A look-back: whole bars (24) or a duration ("24h", "7d", "90m") that the timeframe turns into bars (a
+ * cross-check makes sure it is a whole number of them).
+ */
+export const Bars = (min: number, max: number) => z.union([
+  num({min, max}, true),
+  text(DURATION, 'a number of bars (24) or a duration like "24h", "7d" or "90m"'),
+])
+
+export type BarsInput = number | string
+
+/** "24h" -> 86400000; a number of bars -> null. */
+export function durationMs(value: BarsInput): number | null {
+  if (typeof value === 'number') return null
+  const m = DURATION.exec(value)
+  if (!m) return null
+  return Number(m[1]) * {m: 60_000, h: 3_600_000, d: 86_400_000}[m[2] as 'm' | 'h' | 'd']
+}
+
+/** The bars a look-back means at `barMs`: a number as is, a duration divided by the bar length (may be fractional). */
+export function barsOf(value: BarsInput, barMs: number): number {
+  const ms = durationMs(value)
+  return ms === null ? Number(value) : ms / barMs
+}

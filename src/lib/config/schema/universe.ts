@@ -12,6 +12,7 @@ export const UniverseConfig = z.strictObject({
   tiers: z.record(TierName, Tier).check(z.refine((t) => Object.keys(t).length > 0, 'at least one tier')),
   force_eligible_symbols: opt(z.array(Symbol), [], 'Always eligible: bypass the liquidity filters (still subject to risk checks)'),
   excluded_symbols: opt(z.array(Symbol), [], 'Never traded, whatever the filters say'),
+  hysteresis_pct: opt(num({min: 0, max: 100}), 10, 'A symbol dropped by a liquidity filter re-enters only once this % clear of the threshold, so one hovering at it does not flip in and out'),
 })
 
 export type UniverseConfig = z.infer<typeof UniverseConfig>

@@ -1,56 +1,61 @@
-import {planOrders} from '../../execution/plan.js'
+import {type OrderPlan, planOrders} from '../../execution/plan.js'
 import {openBuyNotional} from '../../risk/exposure.js'
-import {chooseTargets} from '../../signals/targets.js'
-import {selectUniverse} from '../../universe/eligibility.js'
-import type {CycleState, Engine} from '../context.js'
+import {chooseTargets, type Target} from '../../signals/targets.js'
+import {type EligibilityStatus, exclusionReason, selectUniverse, type Universe} from '../../universe/eligibility.js'
+import type {CycleAt, Engine} from '../context.js'
+import type {Snapshot} from './snapshot.js'
 
 /** Step 4. Eligible symbols; a change of a symbol's eligibility is audited with its reason. */
-export function universe(engine: Engine, cs: CycleState): void {
-  const u = selectUniverse(engine.config.universe, cs.market!)
-  cs.universe = u
+export function universe(engine: Engine, at: CycleAt, snap: Snapshot): Universe {
   const known = engine.eligibility
-  const changes: {symbol: string; status: 'eligible' | 'forced' | 'excluded'; key: string; reason: string}[] = []
+  const u = selectUniverse(engine.config.universe, snap.market, (s) => known.get(s) as EligibilityStatus | undefined)
+  const changes: {symbol: string; status: 'eligible' | 'forced' | 'excluded'; key: EligibilityStatus; reason: string}[] = []
   for (const e of u.eligible) {
-    const status = e.forced ? 'forced' : 'eligible'
-    if (known.get(e.symbol) !== status) changes.push({symbol: e.symbol, status, key: status, reason: e.forced ? 'force_eligible_symbols: bypasses liquidity filters' : 'passes liquidity filters'})
+    const key = e.forced ? 'forced' : 'eligible'
+    if (known.get(e.symbol) !== key) changes.push({symbol: e.symbol, status: key, key, reason: e.forced ? 'force_eligible_symbols: bypasses liquidity filters' : 'passes liquidity filters'})
   }
 
   for (const x of u.excluded) {
-    const key = `excluded:${x.code}`
-    if (known.get(x.symbol) !== key) changes.push({symbol: x.symbol, status: 'excluded', key, reason: `${x.code}: ${x.reason}`})
+    if (known.get(x.symbol) !== x.code) changes.push({symbol: x.symbol, status: 'excluded', key: x.code, reason: `${x.code}: ${exclusionReason(x)}`})
   }
 
-  if (changes.length === 0) return
+  if (changes.length === 0) return u
   engine.store.transaction(() => {
     for (const c of changes) {
       engine.store.setEligibility(c.symbol, c.key)
-      engine.store.audit.append(cs.now, 'universe', {symbol: c.symbol, status: c.status, reason: c.reason})
+      engine.store.audit.append(at.now, 'universe', {symbol: c.symbol, status: c.status, reason: c.reason})
     }
   })
   for (const {key, ...c} of changes) {
     known.set(c.symbol, key)
-    engine.observe({type: 'universe', cycle: cs.cycle, ...c})
+    engine.observe({type: 'universe', cycle: at.cycle, ...c})
   }
+
+  return u
+}
+
+export interface Decision {
+  targets: Target[]
+  plan: OrderPlan
 }
 
 /** Steps 5 and 6. Signals -> target positions -> orders that pass every risk check (or coded denials). */
-export function decide(engine: Engine, cs: CycleState): void {
-  const {portfolio, market} = cs
+export function decide(engine: Engine, at: CycleAt, snap: Snapshot, u: Universe): Decision {
+  const {portfolio, market} = snap
   const committed = new Map<string, number>()
-  for (const h of portfolio!.holdings.values()) committed.set(h.symbol, h.value)
-  for (const o of portfolio!.openOrders) {
-    const v = openBuyNotional(o, (s) => market!.tickers.get(s)?.last)
+  for (const h of portfolio.holdings.values()) committed.set(h.symbol, h.value)
+  for (const o of portfolio.openOrders) {
+    const v = openBuyNotional(o, (s) => market.tickers.get(s)?.last)
     if (v > 0) committed.set(o.symbol, (committed.get(o.symbol) ?? 0) + v)
   }
 
   const scores = new Map<string, number | null>()
-  for (const s of [...cs.universe!.eligible.map((e) => e.symbol), ...committed.keys()]) scores.set(s, engine.signals.score(s))
+  for (const e of u.eligible) scores.set(e.symbol, engine.signals.score(e.symbol))
+  for (const s of committed.keys()) if (!scores.has(s)) scores.set(s, engine.signals.score(s))
   const policy = engine.config.policy
-  cs.targets = chooseTargets({universe: cs.universe!, scores, portfolio: portfolio!, committed, tierOf: engine.tierOf, policy, signals: engine.config.signals})
-  const windowStart = cs.now - policy.risk.duplicate_window_seconds * 1000
+  const targets = chooseTargets({universe: u, scores, portfolio, committed, tierOf: engine.tierOf, policy, signals: engine.config.signals})
+  const windowStart = at.now - policy.risk.duplicate_window_seconds * 1000
   const recentIntents = engine.store.recentOrders(windowStart).map((o) => ({clientOrderId: o.client_order_id, symbol: o.symbol, side: o.side, amount: o.amount, time: o.time}))
-  cs.plan = planOrders({
-    targets: cs.targets, market: market!, portfolio: portfolio!, committed, atRisk: cs.atRisk!, policy,
-    takerFeeBps: engine.takerFeeBps, recentIntents,
-  })
+  const plan = planOrders({targets, market, portfolio, committed, atRisk: snap.atRisk, policy, recentIntents})
+  return {targets, plan}
 }

@@ -1,25 +1,26 @@
 import {isKillSwitchOn} from '../../state/kill-switch.js'
-import type {CycleState, Engine} from '../context.js'
+import type {CycleAt, Engine} from '../context.js'
 
 const ACTIVE = 'kill_switch_active'
 
-/** Step 1. A present KILL_SWITCH file halts trading: open orders are cancelled and a CRITICAL event is raised once. */
-export async function checkKillSwitch(engine: Engine, cs: CycleState): Promise<void> {
+/**
+ * Step 1. A KILL_SWITCH in the state dir halts trading: bot's open orders are cancelled and a CRITICAL
+ * event is raised once, when it appears. Returns whether trading is halted this cycle.
+ */
+export async function checkKillSwitch(engine: Engine, at: CycleAt): Promise<boolean> {
   const on = isKillSwitchOn(engine.stateDir)
   const wasOn = engine.store.counter(ACTIVE) === 1
-  cs.halted = on
-  if (on === wasOn) return
-  let cancelled = 0
-  if (on && engine.config.app.kill_switch.cancel_open_orders) cancelled = await cancelOwnOpenOrders(engine)
+  if (on === wasOn) return on
+  const cancelled = on && engine.config.app.kill_switch.cancel_open_orders ? await cancelOwnOpenOrders(engine) : 0
   engine.store.transaction(() => {
     engine.store.setCounter(ACTIVE, on ? 1 : 0)
-    engine.store.audit.append(cs.now, on ? 'kill_switch_on' : 'kill_switch_off', {cycle: cs.cycle, cancelled})
+    engine.store.audit.append(at.now, on ? 'kill_switch_on' : 'kill_switch_off', {cycle: at.cycle, cancelled})
   })
-  engine.store.checkpoint() // the cancellations happened: their record must not depend on the rest of the cycle
-  engine.observe({type: 'kill_switch', cycle: cs.cycle, active: on, cancelled})
+  engine.observe({type: 'kill_switch', cycle: at.cycle, active: on, cancelled})
   engine.observe(on
     ? {type: 'notice', level: 'critical', message: `KILL_SWITCH present in ${engine.stateDir}: trading halted, ${cancelled} open order(s) cancelled`}
     : {type: 'notice', level: 'info', message: 'KILL_SWITCH removed: trading resumes'})
+  return on
 }
 
 /** Also used before every order: the file is checked again, not remembered. */
@@ -31,9 +32,9 @@ export function killSwitchOn(engine: Engine): boolean {
 async function cancelOwnOpenOrders(engine: Engine): Promise<number> {
   const ours = new Set(engine.store.liveOrders().map((o) => o.client_order_id))
   let n = 0
-  for (const order of await engine.exchange.openOrders()) {
+  for (const order of await engine.broker.openOrders()) {
     if (!ours.has(order.clientOrderId)) continue
-    await engine.exchange.cancelOrder(order.id, order.symbol)
+    await engine.broker.cancelOrder(order.id, order.symbol)
     n++
   }
 

@@ -1,41 +1,56 @@
-import {buildPortfolio} from '../../market/snapshot.js'
+import type {OrderState, Ticker} from '../../domain.js'
+import {buildPortfolio, type MarketSnapshot, type PortfolioSnapshot} from '../../market/snapshot.js'
 import {atRiskValue} from '../../risk/exposure.js'
 import {barsNeeded} from '../../signals/indicators.js'
-import type {OrderState, Ticker} from '../../exchange/port.js'
 import type {OrderRow} from '../../state/store.js'
-import type {CycleState, Engine} from '../context.js'
+import type {CycleAt, Engine} from '../context.js'
 
-/** Bars of history fed at the first start: plenty more than the slowest indicator needs. */
-const historyLimit = (engine: Engine) => Math.max(1000, 4 * barsNeeded(engine.config.signals.signals))
+/** What the exchange looked like at the cycle's instant. */
+export interface Snapshot {
+  market: MarketSnapshot
+  portfolio: PortfolioSnapshot
+  /** Value at risk: holdings plus open buys (see risk/exposure.ts). */
+  atRisk: number
+}
 
-/** Step 3. Balances, prices and open orders at one instant; new closed bars go into the indicators. */
-export async function snapshot(engine: Engine, cs: CycleState): Promise<void> {
-  const {exchange, config} = engine
-  const [raw, balances, openOrders] = [await exchange.tickers(engine.symbols), await exchange.balances(), await exchange.openOrders()]
-  const {tickers, suspect} = guardPrices(engine, cs, raw)
-  cs.market = {time: cs.now, markets: engine.markets, tickers, suspect}
+/**
+ * Bars the indicators need, plus a margin for bars the price guard holds back or drops: what a warm-up
+ * fetches, and the most a cycle asks for after a gap. Never "everything since the start": on a real
+ * exchange that would grow without bound.
+ */
+export function historyBars(engine: Engine): number {
+  const need = barsNeeded(engine.config.signals.signals)
+  return need + Math.max(10, Math.ceil(need / 4))
+}
+
+/** Step 3. Markets, balances, prices and open orders at one instant; new closed bars go into the indicators. */
+export async function snapshot(engine: Engine, at: CycleAt): Promise<Snapshot> {
+  const {market, broker, config} = engine
+  const [markets, raw, balances, openOrders] = [await market.markets(), await market.tickers(engine.symbols), await broker.balances(), await broker.openOrders()]
+  const {tickers, suspect} = guardPrices(engine, at, raw)
   const live = engine.store.liveOrders()
   const onBook = new Set(openOrders.map((o) => o.clientOrderId))
   // An order whose outcome is still unknown counts as on the book: it may fill, so it is committed risk.
   const unknown = live.filter((r) => r.status === 'sent' && !onBook.has(r.client_order_id)).map(asOpenOrder)
-  cs.portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, [...openOrders, ...unknown])
-  cs.atRisk = atRiskValue(cs.portfolio, (s) => tickers.get(s)?.last)
+  const portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, [...openOrders, ...unknown])
   const since = new Map<string, number>()
   for (const symbol of engine.symbols) since.set(symbol, engine.signals.lastBarTime(symbol))
-  for (const [symbol, bars] of await exchange.newCandles(since, historyLimit(engine))) engine.signals.feed(symbol, bars)
-  adoptUnknownHoldings(engine, cs, new Set(live.map((o) => o.symbol)))
+  for (const [symbol, bars] of await market.candles(since, historyBars(engine))) engine.signals.feed(symbol, bars)
+  adoptUnknownHoldings(engine, at, portfolio, new Set(live.map((o) => o.symbol)))
+  return {market: {time: at.now, markets, tickers, suspect}, portfolio, atRisk: atRiskValue(portfolio, (s) => tickers.get(s)?.last)}
 }
 
 /**
  * Every ticker through the price guard: a suspect price is replaced by the last good one (bid and ask moved
  * with it) and the symbol is marked, so nothing is valued or traded on a bad tick. Each verdict is audited.
  */
-function guardPrices(engine: Engine, cs: CycleState, raw: Map<string, Ticker>): {tickers: Map<string, Ticker>; suspect: Map<string, string>} {
+function guardPrices(engine: Engine, at: CycleAt, tickers: Map<string, Ticker>): {tickers: Map<string, Ticker>; suspect: Map<string, string>} {
   const suspect = new Map<string, string>()
-  const tickers = raw
-  for (const [symbol, t] of raw) {
+  const verdicts: {symbol: string; price: number; verdict: string; movePct: number; trusted: number}[] = []
+  for (const [symbol, t] of tickers) {
     const check = engine.prices.check(symbol, t.last)
     if (check.verdict === 'ok') continue
+    verdicts.push({symbol, price: t.last, ...check})
     const move = `${check.movePct.toFixed(1)}%`
     if (check.verdict === 'suspect') {
       const scale = check.trusted / t.last
@@ -43,10 +58,15 @@ function guardPrices(engine: Engine, cs: CycleState, raw: Map<string, Ticker>): 
       suspect.set(symbol, `price ${t.last} is ${move} from the last good ${check.trusted} (max_bar_move_pct ${engine.config.policy.risk.max_bar_move_pct}); held as suspect until the next price`)
     }
 
-    engine.store.audit.append(cs.now, `price_${check.verdict}`, {symbol, price: t.last, movePct: check.movePct, trusted: check.trusted})
     engine.observe({type: 'notice', level: check.verdict === 'suspect' ? 'warning' : 'info', message: check.verdict === 'suspect'
       ? `${symbol}: price ${t.last} moved ${move} from the last good ${check.trusted}: held as suspect, no order on it this cycle`
       : `${symbol}: the suspect price was ${check.verdict === 'confirmed' ? 'confirmed by the next one' : 'a glitch: the next price is back near the last good one'}`})
+  }
+
+  if (verdicts.length > 0) {
+    engine.store.transaction(() => {
+      for (const {verdict, ...v} of verdicts) engine.store.audit.append(at.now, `price_${verdict}`, v)
+    })
   }
 
   return {tickers, suspect}
@@ -60,26 +80,10 @@ function asOpenOrder(row: OrderRow): OrderState {
   }
 }
 
-/**
- * Before the first cycle: feed each symbol's history into the indicators. The first bar ever fed is stored
- * as the symbol's anchor, so after a restart the same history is replayed and the indicators match exactly.
- */
+/** Before the first cycle: the indicators get the last bars they need, in one request for every symbol. */
 export async function warmUp(engine: Engine): Promise<void> {
-  const fresh: [string, number][] = []
-  for (const symbol of engine.symbols) {
-    const anchor = engine.anchors.get(symbol)
-    const bars = anchor === undefined
-      ? await engine.exchange.candles(symbol, 0, historyLimit(engine))
-      : await engine.exchange.candles(symbol, anchor - 1, Number.MAX_SAFE_INTEGER)
-    if (bars.length === 0) continue
-    if (anchor === undefined) fresh.push([symbol, bars[0].time])
-    engine.signals.feed(symbol, bars)
-  }
-
-  engine.store.transaction(() => {
-    for (const [symbol, time] of fresh) engine.store.setAnchor(symbol, time)
-  })
-  for (const [symbol, time] of fresh) engine.anchors.set(symbol, time)
+  const since = new Map(engine.symbols.map((s) => [s, -1]))
+  for (const [symbol, bars] of await engine.market.candles(since, historyBars(engine))) engine.signals.feed(symbol, bars)
   // Prices are judged from the last close the indicators accepted, so a bad tick right after a restart is caught too.
   for (const symbol of engine.symbols) {
     const good = engine.signals.guard.lastGood(symbol)
@@ -88,14 +92,17 @@ export async function warmUp(engine: Engine): Promise<void> {
 }
 
 /** Holdings bot did not buy (start balances, deposits) get a position at today's price, so P&L is defined. */
-function adoptUnknownHoldings(engine: Engine, cs: CycleState, live: Set<string>): void {
+function adoptUnknownHoldings(engine: Engine, at: CycleAt, portfolio: PortfolioSnapshot, live: Set<string>): void {
   const known = new Map(engine.store.positions().map((p) => [p.symbol, p.amount]))
-  for (const h of cs.portfolio!.holdings.values()) {
+  const adopt = [...portfolio.holdings.values()].filter((h) => {
     const amount = known.get(h.symbol) ?? 0
-    if (live.has(h.symbol) || Math.abs(amount - h.amount) <= h.amount * 1e-9 || h.price <= 0) continue
-    engine.store.transaction(() => {
+    return !live.has(h.symbol) && Math.abs(amount - h.amount) > h.amount * 1e-9 && h.price > 0
+  })
+  if (adopt.length === 0) return
+  engine.store.transaction(() => {
+    for (const h of adopt) {
       engine.store.adoptPosition(h.symbol, h.amount, h.price)
-      engine.store.audit.append(cs.now, 'position_adopted', {symbol: h.symbol, amount: h.amount, was: amount, price: h.price})
-    })
-  }
+      engine.store.audit.append(at.now, 'position_adopted', {symbol: h.symbol, amount: h.amount, was: known.get(h.symbol) ?? 0, price: h.price})
+    }
+  })
 }

@@ -1,7 +1,7 @@
 /**
- * The one interface every venue implements (sim, paper, live). Amounts are in base currency, prices and
- * notionals in quote currency, times in epoch milliseconds. Venue differences are data (capabilities), so
- * no code outside the adapters branches on which exchange it talks to.
+ * The value types every layer speaks: what a market, a price, a bar, an order and a balance are. Decisions
+ * (universe, signals, risk, trim) import these and never an adapter. Amounts are in base currency, prices
+ * and notionals in quote currency, times in epoch milliseconds.
  */
 
 export type Side = 'buy' | 'sell'
@@ -20,6 +20,9 @@ export interface MarketInfo {
   /** Smallest order value in quote currency. */
   minNotional: number
   maxAmount: number | null
+  /** This account's fees on this market, in basis points (the venue says; ccxt reports them per market). */
+  makerBps: number
+  takerBps: number
 }
 
 export interface Ticker {
@@ -100,42 +103,16 @@ export interface ConvertResult {
   reason: string | null
 }
 
-export interface ExchangeCapabilities {
-  /** Offers convert quote + commit. */
-  convert: boolean
-  /** Can look an order up by the client order id we gave it. */
-  fetchByClientOrderId: boolean
-}
+/** The bar length of the market data bot trades on. */
+export const TIMEFRAMES = ['1m', '5m', '15m', '1h', '4h', '1d'] as const
+export type Timeframe = (typeof TIMEFRAMES)[number]
 
-export interface Exchange {
-  readonly id: string
-  readonly capabilities: ExchangeCapabilities
-  markets(): Promise<Map<string, MarketInfo>>
-  balances(): Promise<Balances>
-  tickers(symbols: readonly string[]): Promise<Map<string, Ticker>>
-  /** Closed bars with `time` > `since`, oldest first (at most `limit`). */
-  candles(symbol: string, since: number, limit: number): Promise<Candle[]>
-  /** The same for many symbols in one call (symbol -> since); symbols with no new bar are left out. */
-  newCandles(since: ReadonlyMap<string, number>, limit: number): Promise<Map<string, Candle[]>>
-  createOrder(request: OrderRequest): Promise<OrderState>
-  fetchOrder(id: string, symbol: string): Promise<OrderState>
-  /** The order placed with this client order id, or null if the exchange never received it. */
-  fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<OrderState | null>
-  cancelOrder(id: string, symbol: string): Promise<OrderState>
-  openOrders(symbol?: string): Promise<OrderState[]>
-  convertQuote(from: string, to: string, fromAmount: number): Promise<ConvertQuote>
-  convertCommit(quote: ConvertQuote): Promise<ConvertResult>
-  /** The exchange's clock. */
-  time(): Promise<number>
-  close(): Promise<void>
-}
+const MINUTE = 60_000
+export const TIMEFRAME_MS: Record<Timeframe, number> = {'1m': MINUTE, '5m': 5 * MINUTE, '15m': 15 * MINUTE, '1h': 60 * MINUTE, '4h': 240 * MINUTE, '1d': 1440 * MINUTE}
 
-/** Errors from any adapter are classified once, here, so the loop knows whether to retry. */
-export type ExchangeErrorKind = 'retryable' | 'rate_limited' | 'rejected' | 'fatal'
-
-export class ExchangeError extends Error {
-  constructor(message: string, readonly kind: ExchangeErrorKind, readonly code: string) {
-    super(message)
-    this.name = 'ExchangeError'
-  }
+/** 3600000 -> "1h"; a length that is no timeframe -> "90m", "36h", "2d" as fits. */
+export function durationText(ms: number): string {
+  const units: [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [MINUTE, 'm'], [1000, 's']]
+  for (const [size, unit] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
+  return `${ms} ms`
 }

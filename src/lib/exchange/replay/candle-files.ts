@@ -2,8 +2,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {BotError} from '../errors.js'
-import {causeOf} from '../files.js'
+import {BotError} from '../../errors.js'
+import {durationText} from '../../domain.js'
+import {causeOf} from '../../files.js'
 
 /** The bundled data, found from this module upwards: the same code runs from src/, dist/ and a bundled command. */
 export const BUNDLED_DATA_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), path.join('market-data', 'coinbase-usd-1h'))
@@ -175,8 +176,8 @@ export function parseCandleCsv(raw: string, file: string, shown = displayPath(fi
   return withPrefix(s)
 }
 
-/** The most common gap between consecutive bars over all series. */
-function inferBarMs(series: Iterable<Series>, shown: string): number {
+/** The most common gap between consecutive bars (0 when there is no pair of bars). */
+function commonGap(series: Iterable<Series>): number {
   const counts = new Map<number, number>()
   for (const s of series) {
     for (let i = 1; i < s.time.length; i++) {
@@ -191,7 +192,6 @@ function inferBarMs(series: Iterable<Series>, shown: string): number {
     if (count > bestCount || (count === bestCount && gap < best)) [best, bestCount] = [gap, count]
   }
 
-  if (bestCount === 0) throw dataError(shown, 'cannot infer the bar length: every file has a single bar')
   return best
 }
 
@@ -245,12 +245,19 @@ function readCandleFile(file: string, shown: string): string {
   }
 }
 
+export interface LoadOptions {
+  /** Names the folder in messages (e.g. by the environment variable it came from) instead of its path. */
+  label?: string
+  /** The bar length the data must have (the configured timeframe); a file of another length is refused. */
+  barMs?: number
+}
+
 /**
  * Loads every `<BASE>-<QUOTE>*.csv` of a folder (or only `symbols`). All input is validated; any problem
- * throws a BotError naming file:line. `label` names the folder in messages (e.g. by the environment variable
- * it came from) instead of its path.
+ * throws a BotError naming file:line.
  */
-export function loadCandleDir(dir: string, symbols?: readonly string[], label?: string): CandleSet {
+export function loadCandleDir(dir: string, symbols?: readonly string[], options: LoadOptions = {}): CandleSet {
+  const {label} = options
   const shown = label ?? displayPath(dir)
   const files = listCandleFiles(dir, shown)
   let wanted = [...files.keys()]
@@ -267,10 +274,18 @@ export function loadCandleDir(dir: string, symbols?: readonly string[], label?: 
   for (const symbol of wanted) {
     const file = files.get(symbol)!
     const fileShown = label ? `${label}/${path.basename(file)}` : displayPath(file)
-    series.set(symbol, parseCandleCsv(readCandleFile(file, fileShown), file, fileShown))
+    const s = parseCandleCsv(readCandleFile(file, fileShown), file, fileShown)
+    const gap = commonGap([s])
+    if (options.barMs !== undefined && gap !== 0 && gap !== options.barMs) {
+      throw dataError(fileShown, `its bars are ${durationText(gap)} apart but the timeframe is ${durationText(options.barMs)} (exchange.timeframe in app.yaml); use data of that bar length or set the timeframe to match`)
+    }
+
+    series.set(symbol, s)
   }
 
-  return {barMs: inferBarMs(series.values(), shown), symbols: wanted, series}
+  const barMs = options.barMs ?? commonGap(series.values())
+  if (barMs === 0) throw dataError(shown, 'cannot infer the bar length: every file has a single bar')
+  return {barMs, symbols: wanted, series}
 }
 
 /** Index of the last element <= x in an ascending array (-1 if none). */
