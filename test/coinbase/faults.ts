@@ -1,4 +1,4 @@
-import {mulberry32} from '../../src/lib/exchange/candle-files.js'
+import {mulberry32} from '../../src/lib/exchange/replay/candle-files.js'
 import type {FailedTradeStatus} from './convert.js'
 
 /**

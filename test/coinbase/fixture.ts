@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import type {coinbase} from 'ccxt'
 
-import {BUNDLED_DATA_DIR} from '../../src/lib/exchange/candle-files.js'
+import {BUNDLED_DATA_DIR} from '../../src/lib/exchange/replay/candle-files.js'
 import {type CoinbaseClientOptions, coinbaseClient} from './ccxt-client.js'
 import {type TestKey, testKey} from './keys.js'
 import {type CoinbaseServer, type CoinbaseServerOptions, startCoinbaseServer} from './server.js'

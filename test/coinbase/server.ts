@@ -2,7 +2,7 @@ import http from 'node:http'
 import type {KeyObject} from 'node:crypto'
 import type {AddressInfo, Socket} from 'node:net'
 
-import {BUNDLED_DATA_DIR, type CandleSet, loadCandleDir} from '../../src/lib/exchange/candle-files.js'
+import {BUNDLED_DATA_DIR, type CandleSet, loadCandleDir} from '../../src/lib/exchange/replay/candle-files.js'
 import {jwtProblem} from './auth.js'
 import {Book, type FeeRates, type OrderRecord} from './book.js'
 import {type ConvertPair, Converter, type ConvertTrade} from './convert.js'

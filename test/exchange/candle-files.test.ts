@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {BotError} from '../../src/lib/errors.js'
-import {BUNDLED_DATA_DIR, generateCandleSet, loadCandleDir} from '../../src/lib/exchange/candle-files.js'
+import {BUNDLED_DATA_DIR, generateCandleSet, loadCandleDir} from '../../src/lib/exchange/replay/candle-files.js'
 
 /** Rows of a bundled file, parsed independently of the loader under test. */
 function rawRows(symbol: string): number[][] {

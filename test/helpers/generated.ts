@@ -1,7 +1,7 @@
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {type CandleSet, generateCandleSet, type Series} from '../../src/lib/exchange/candle-files.js'
+import {type CandleSet, generateCandleSet, type Series} from '../../src/lib/exchange/replay/candle-files.js'
 import {configCopy} from './fixtures.js'
 
 /** Writes a candle set as `<SYMBOL>-1h.csv` files, the format bot reads (timestamps in seconds). */
