@@ -54,7 +54,8 @@ function withPrefix(s: Omit<Series, 'quoteVolumePrefix'>): Series {
   const n = s.time.length
   const prefix = new Float64Array(n + 1)
   for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i] + s.close[i] * s.volume[i]
-  return {...s, quoteVolumePrefix: prefix}
+  // A literal, not a spread: V8 gives spread copies a shape each, and every read of them goes megamorphic.
+  return {time: s.time, open: s.open, high: s.high, low: s.low, close: s.close, volume: s.volume, quoteVolumePrefix: prefix}
 }
 
 function allocSeries(n: number): Omit<Series, 'quoteVolumePrefix'> {

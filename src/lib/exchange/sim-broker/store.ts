@@ -189,10 +189,7 @@ function initFile(db: Db, identity: SimIdentity, initial: SimSnapshot, run: SimR
 
 function openDb(file: string, create: boolean): Db {
   try {
-    const db = new Database(file, {fileMustExist: !create})
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = NORMAL')
-    return db
+    return new Database(file, {fileMustExist: !create})
   } catch (error) {
     throw new BotError(`cannot open sim state ${file}: ${(error as Error).message}`, 'SIM_STATE_UNREADABLE')
   }
@@ -219,15 +216,15 @@ export function openSimStore(file: string | null, identity: SimIdentity, initial
   const db = openDb(file, !run.hasHistory)
   try {
     const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sim_meta'").get()
-    if (!exists) {
-      // New, or created but never initialized: a start cut short by a crash.
-      if (run.hasHistory) throw missing('holds no account')
-      initFile(db, identity, initial, run)
-      return {store: sqliteStore(db), snapshot: initial, resumed: false}
-    }
-
-    checkFile(db, file, identity, run)
-    return {store: sqliteStore(db), snapshot: readSnapshot(db), resumed: true}
+    if (!exists && run.hasHistory) throw missing('holds no account')
+    if (exists) checkFile(db, file, identity, run)
+    // Only once it is accepted: switching to WAL writes to the file.
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    if (exists) return {store: sqliteStore(db), snapshot: readSnapshot(db), resumed: true}
+    // New, or created but never initialized: a start cut short by a crash.
+    initFile(db, identity, initial, run)
+    return {store: sqliteStore(db), snapshot: initial, resumed: false}
   } catch (error) {
     db.close()
     if (error instanceof BotError) throw error
