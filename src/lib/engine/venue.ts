@@ -10,6 +10,7 @@ import {BUNDLED_DATA_DIR, loadCandleDir} from '../exchange/replay/candle-files.j
 import {CandleReplay} from '../exchange/replay/replay.js'
 import {SimBroker} from '../exchange/sim-broker/broker.js'
 import type {StateRun} from '../state/prepare.js'
+import type {Durability} from '../state/store.js'
 import {tierMap} from '../universe/eligibility.js'
 
 /** What the loop runs on: three ports, and how they behave. */
@@ -21,8 +22,8 @@ export interface Venue {
   intervalMs: number
   /** Client-order-id namespace: deterministic where the account belongs to this state dir alone (sim). */
   idNamespace: string
-  /** How bot.sqlite must be synced: 'full' where orders reach a real account. */
-  durability: 'full' | 'normal'
+  /** How bot.sqlite must be synced: 'full' where orders reach a real account (see StateStore.setDurability). */
+  durability: Durability
   /** What the run is trading on, for the start-up line. */
   description: string
 }
@@ -85,8 +86,8 @@ export function prepareVenue(config: BotConfig, options: VenueOptions): Prepared
         clock: replay.clock,
         intervalMs: data.barMs,
         idNamespace: `s${fingerprint.slice(0, 8)}`,
-        // The simulated account lives beside bot.sqlite and is itself synced at checkpoints only.
-        durability: 'normal',
+        // A rehearsal: safe against a killed process; a power cut may cost the last commits (the sim's too).
+        durability: 'os',
         description: `simulated exchange on ${sim.data_dir === null ? 'the bundled Coinbase hourly data' : label ?? dataDir} (${data.symbols.length} symbols, ${durationText(data.barMs)} bars)`,
       }
     },

@@ -18,7 +18,8 @@ export interface Target {
 
 export interface TargetInput {
   universe: Universe
-  scores: ReadonlyMap<string, number | null>
+  /** A symbol's score, or null while its signals warm up; asked only for the symbols that matter. */
+  score: (symbol: string) => number | null
   portfolio: PortfolioSnapshot
   /** Value already held or on order per symbol (holding + open buys). */
   committed: ReadonlyMap<string, number>
@@ -29,7 +30,8 @@ export interface TargetInput {
 
 /**
  * Scores -> wanted positions. Held positions stay until their score falls to exit_threshold (hysteresis, so
- * a score hovering at the entry line does not churn); free slots go to the best new scores. Pure.
+ * a score hovering at the entry line does not churn); free slots go to the best new scores. Pure; scores
+ * are asked for lazily, so with every slot taken only the held symbols are scored.
  */
 export function chooseTargets(input: TargetInput): Target[] {
   const {portfolio, policy, signals, committed} = input
@@ -40,7 +42,7 @@ export function chooseTargets(input: TargetInput): Target[] {
   for (const [symbol, value] of [...committed].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const tier = input.tierOf.get(symbol)
     if (tier === undefined || value < dust) continue // not ours to manage, or dust
-    const score = input.scores.get(symbol) ?? null
+    const score = input.score(symbol)
     if (score !== null && score <= signals.exit_threshold) {
       targets.push({symbol, tier, action: 'exit', value: 0, score, reason: `score ${score.toFixed(3)} <= exit ${signals.exit_threshold}`})
       continue
@@ -55,15 +57,18 @@ export function chooseTargets(input: TargetInput): Target[] {
 
   const slots = signals.max_positions - kept
   if (slots <= 0) return targets
-  const candidates = input.universe.eligible
-    .map((e) => ({...e, score: input.scores.get(e.symbol) ?? null}))
-    .filter((e) => e.score !== null && e.score >= signals.entry_threshold && (committed.get(e.symbol) ?? 0) < dust)
-    .sort((a, b) => b.score! - a.score! || (a.symbol < b.symbol ? -1 : 1))
-    .slice(0, slots)
+  const candidates: {symbol: string; tier: string; score: number}[] = []
+  for (const e of input.universe.eligible) {
+    if ((committed.get(e.symbol) ?? 0) >= dust) continue
+    const score = input.score(e.symbol)
+    if (score !== null && score >= signals.entry_threshold) candidates.push({symbol: e.symbol, tier: e.tier, score})
+  }
+
+  candidates.sort((a, b) => b.score - a.score || (a.symbol < b.symbol ? -1 : 1))
   const perPosition = policy.risk.max_total_at_risk_pct / signals.max_positions
-  for (const c of candidates) {
+  for (const c of candidates.slice(0, slots)) {
     const pct = Math.min(perPosition, positionCapPct(policy, c.symbol, c.tier))
-    targets.push({symbol: c.symbol, tier: c.tier, action: 'enter', value: (pct / 100) * equity, score: c.score, reason: `score ${c.score!.toFixed(3)} >= entry ${signals.entry_threshold}`})
+    targets.push({symbol: c.symbol, tier: c.tier, action: 'enter', value: (pct / 100) * equity, score: c.score, reason: `score ${c.score.toFixed(3)} >= entry ${signals.entry_threshold}`})
   }
 
   return targets

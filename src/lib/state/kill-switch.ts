@@ -14,9 +14,9 @@ export function killSwitchPath(stateDir: string): string {
  */
 export function isKillSwitchOn(stateDir: string): boolean {
   try {
-    lstatSync(killSwitchPath(stateDir))
+    // No exception for the usual answer (nothing there): this runs every cycle and before every order.
+    return lstatSync(killSwitchPath(stateDir), {throwIfNoEntry: false}) !== undefined
+  } catch {
     return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ENOENT'
   }
 }

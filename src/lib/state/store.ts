@@ -41,6 +41,25 @@ export interface CycleRow {
   halted: number
 }
 
+/** See StateStore.setDurability. */
+export type Durability = 'full' | 'os'
+
+export interface Position {
+  symbol: string
+  amount: number
+  cost: number
+}
+
+interface Cache {
+  meta: Map<string, string | null>
+  counters: Map<string, number>
+  /** undefined = not read yet. */
+  lastCycle?: CycleRow | null
+  positions?: Map<string, Position>
+}
+
+const emptyCache = (): Cache => ({meta: new Map(), counters: new Map()})
+
 export interface FillRow {
   client_order_id: string
   time: number
@@ -55,9 +74,14 @@ export interface FillRow {
 export class StateStore {
   readonly audit: AuditLog
   private readonly s: Record<string, Database.Statement>
+  /** One wrapper for every transaction: building db.transaction() per call costs more than the commit. */
+  private readonly tx: (fn: () => unknown) => unknown
+  /** Small tables read every cycle, kept in step with every write (and dropped on a rollback). */
+  private cache: Cache = emptyCache()
 
   constructor(readonly db: Database.Database, readonly file: string, seal: AuditSeal = {key: null, keyedFrom: null}) {
     this.audit = new AuditLog(db, seal)
+    this.tx = db.transaction((fn: () => unknown) => fn())
     const p = (sql: string) => db.prepare(sql)
     this.s = {
       getMeta: p('SELECT value FROM meta WHERE key = ?'),
@@ -69,15 +93,12 @@ export class StateStore {
       updateOrder: p('UPDATE orders SET status = @status, exchange_order_id = @exchange_order_id, filled = @filled, average_price = @average_price, fee = @fee, error = @error WHERE client_order_id = @client_order_id'),
       liveOrders: p("SELECT * FROM orders WHERE status IN ('intent', 'sent', 'open') ORDER BY cycle, leg"),
       cycleOrders: p('SELECT * FROM orders WHERE cycle = ? ORDER BY leg'),
-      recentOrders: p("SELECT * FROM orders WHERE time >= ? AND status NOT IN ('rejected', 'abandoned') ORDER BY cycle, leg"),
+      recentOrders: p("SELECT * FROM orders WHERE time >= ? AND status NOT IN ('rejected', 'abandoned') ORDER BY time, cycle, leg"),
       insertFill: p('INSERT INTO fills (client_order_id, time, symbol, side, amount, price, fee) VALUES (@client_order_id, @time, @symbol, @side, @amount, @price, @fee)'),
-      getPosition: p('SELECT amount, cost FROM positions WHERE symbol = ?'),
       setPosition: p('INSERT INTO positions (symbol, amount, cost) VALUES (?, ?, ?) ON CONFLICT(symbol) DO UPDATE SET amount = excluded.amount, cost = excluded.cost'),
       positions: p('SELECT symbol, amount, cost FROM positions ORDER BY symbol'),
       getCounter: p('SELECT value FROM counters WHERE name = ?'),
       setCounter: p('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
-      anchors: p('SELECT symbol, first_bar_time FROM anchors'),
-      setAnchor: p('INSERT OR IGNORE INTO anchors (symbol, first_bar_time) VALUES (?, ?)'),
       eligibility: p('SELECT symbol, status FROM eligibility'),
       setEligibility: p('INSERT INTO eligibility (symbol, status) VALUES (?, ?) ON CONFLICT(symbol) DO UPDATE SET status = excluded.status'),
     }
@@ -90,11 +111,13 @@ export class StateStore {
   }
 
   /**
-   * FULL (the default) syncs every commit, so an intent survives a power cut before its order leaves.
-   * NORMAL syncs at checkpoints only: enough against a crashed process.
+   * How far a commit is pushed to disk. 'full' (the default) syncs every commit, so an intent survives a
+   * power cut before its order leaves: wherever orders reach a real account. 'os' leaves the syncing to the
+   * operating system: a killed process loses nothing, a power cut may cost the latest commits. That suits a
+   * simulated account, which is only a rehearsal, and keeps a replay fast (a sync costs more than a cycle).
    */
-  setDurability(level: 'full' | 'normal'): void {
-    this.db.pragma(`synchronous = ${level === 'full' ? 'FULL' : 'NORMAL'}`)
+  setDurability(level: Durability): void {
+    this.db.pragma(`synchronous = ${level === 'full' ? 'FULL' : 'OFF'}`)
   }
 
   close(): void {
@@ -102,57 +125,43 @@ export class StateStore {
   }
 
   /**
-   * A cycle's unit of work: everything a cycle writes commits together (few commits, so a fast replay), and
-   * `checkpoint` makes it durable where it must be, such as before any order is sent. A crash in between
-   * loses only what the next cycle recomputes from the exchange anyway.
+   * Run `fn` atomically: one short transaction (a savepoint when nested). Never held across a network call,
+   * so readers (bot metrics, bot trim --dry-run) never wait on the exchange. On failure the caches and the
+   * audit head are read again.
    */
-  begin(): void {
-    this.db.exec('BEGIN IMMEDIATE')
-  }
-
-  checkpoint(): void {
-    if (!this.db.inTransaction) return
-    this.db.exec('COMMIT')
-    this.db.exec('BEGIN IMMEDIATE')
-  }
-
-  commit(): void {
-    if (this.db.inTransaction) this.db.exec('COMMIT')
-  }
-
-  rollback(): void {
-    if (this.db.inTransaction) this.db.exec('ROLLBACK')
-    this.audit.reload()
-  }
-
-  /** Run `fn` atomically (a savepoint inside a cycle's unit of work); on failure the audit head is re-read. */
   transaction<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn)()
+      return this.tx(fn) as T
     } catch (error) {
       this.audit.reload()
+      this.cache = emptyCache()
       throw error
     }
   }
 
   getMeta(key: string): string | null {
-    return (this.s.getMeta.get(key) as {value: string} | undefined)?.value ?? null
+    if (!this.cache.meta.has(key)) this.cache.meta.set(key, (this.s.getMeta.get(key) as {value: string} | undefined)?.value ?? null)
+    return this.cache.meta.get(key)!
   }
 
   setMeta(key: string, value: string): void {
     this.s.setMeta.run(key, value)
+    this.cache.meta.set(key, value)
   }
 
   insertCycle(row: CycleRow): void {
     this.s.insertCycle.run(row)
+    this.cache.lastCycle = {...row}
   }
 
   finishCycle(cycle: number): void {
     this.s.finishCycle.run(cycle)
+    if (this.cache.lastCycle?.cycle === cycle) this.cache.lastCycle = {...this.cache.lastCycle, status: 'done'}
   }
 
   lastCycle(): CycleRow | null {
-    return (this.s.lastCycle.get() as CycleRow | undefined) ?? null
+    if (this.cache.lastCycle === undefined) this.cache.lastCycle = (this.s.lastCycle.get() as CycleRow | undefined) ?? null
+    return this.cache.lastCycle
   }
 
   cycles(): CycleRow[] {
@@ -185,21 +194,32 @@ export class StateStore {
   /** Record a fill and move the position and its cost basis (average cost; sells release cost pro rata). */
   recordFill(fill: FillRow): void {
     this.s.insertFill.run(fill)
-    const pos = (this.s.getPosition.get(fill.symbol) as {amount: number; cost: number} | undefined) ?? {amount: 0, cost: 0}
+    const pos = this.positionMap().get(fill.symbol) ?? {symbol: fill.symbol, amount: 0, cost: 0}
     if (fill.side === 'buy') {
-      this.s.setPosition.run(fill.symbol, pos.amount + fill.amount, pos.cost + fill.amount * fill.price + fill.fee)
+      this.setPosition(fill.symbol, pos.amount + fill.amount, pos.cost + fill.amount * fill.price + fill.fee)
     } else {
       const share = pos.amount > 0 ? Math.min(1, fill.amount / pos.amount) : 1
-      this.s.setPosition.run(fill.symbol, Math.max(0, pos.amount - fill.amount), pos.cost * (1 - share))
+      this.setPosition(fill.symbol, Math.max(0, pos.amount - fill.amount), pos.cost * (1 - share))
     }
+  }
+
+  private setPosition(symbol: string, amount: number, cost: number): void {
+    this.s.setPosition.run(symbol, amount, cost)
+    this.positionMap().set(symbol, {symbol, amount, cost})
+  }
+
+  /** Every position, cached: the snapshot reads them each cycle, fills change them now and then. */
+  private positionMap(): Map<string, Position> {
+    this.cache.positions ??= new Map((this.s.positions.all() as Position[]).map((p) => [p.symbol, p]))
+    return this.cache.positions
   }
 
   fills(): FillRow[] {
     return this.db.prepare('SELECT client_order_id, time, symbol, side, amount, price, fee FROM fills ORDER BY id').all() as FillRow[]
   }
 
-  positions(): {symbol: string; amount: number; cost: number}[] {
-    return this.s.positions.all() as {symbol: string; amount: number; cost: number}[]
+  positions(): Position[] {
+    return [...this.positionMap().values()].sort((a, b) => (a.symbol < b.symbol ? -1 : 1))
   }
 
   /**
@@ -207,25 +227,19 @@ export class StateStore {
    * moves the cost basis, at today's price for an increase and pro rata for a decrease.
    */
   adoptPosition(symbol: string, amount: number, price: number): void {
-    const pos = (this.s.getPosition.get(symbol) as {amount: number; cost: number} | undefined) ?? {amount: 0, cost: 0}
+    const pos = this.positionMap().get(symbol) ?? {symbol, amount: 0, cost: 0}
     const cost = amount >= pos.amount ? pos.cost + (amount - pos.amount) * price : pos.amount > 0 ? pos.cost * (amount / pos.amount) : 0
-    this.s.setPosition.run(symbol, amount, cost)
+    this.setPosition(symbol, amount, cost)
   }
 
   counter(name: string): number {
-    return (this.s.getCounter.get(name) as {value: number} | undefined)?.value ?? 0
+    if (!this.cache.counters.has(name)) this.cache.counters.set(name, (this.s.getCounter.get(name) as {value: number} | undefined)?.value ?? 0)
+    return this.cache.counters.get(name)!
   }
 
   setCounter(name: string, value: number): void {
     this.s.setCounter.run(name, value)
-  }
-
-  anchors(): Map<string, number> {
-    return new Map((this.s.anchors.all() as {symbol: string; first_bar_time: number}[]).map((r) => [r.symbol, r.first_bar_time]))
-  }
-
-  setAnchor(symbol: string, firstBarTime: number): void {
-    this.s.setAnchor.run(symbol, firstBarTime)
+    this.cache.counters.set(name, value)
   }
 
   eligibility(): Map<string, string> {

@@ -49,11 +49,9 @@ export function decide(engine: Engine, at: CycleAt, snap: Snapshot, u: Universe)
     if (v > 0) committed.set(o.symbol, (committed.get(o.symbol) ?? 0) + v)
   }
 
-  const scores = new Map<string, number | null>()
-  for (const e of u.eligible) scores.set(e.symbol, engine.signals.score(e.symbol))
-  for (const s of committed.keys()) if (!scores.has(s)) scores.set(s, engine.signals.score(s))
   const policy = engine.config.policy
-  const targets = chooseTargets({universe: u, scores, portfolio, committed, tierOf: engine.tierOf, policy, signals: engine.config.signals})
+  const score = (symbol: string) => engine.signals.score(symbol)
+  const targets = chooseTargets({universe: u, score, portfolio, committed, tierOf: engine.tierOf, policy, signals: engine.config.signals})
   const windowStart = at.now - policy.risk.duplicate_window_seconds * 1000
   const recentIntents = engine.store.recentOrders(windowStart).map((o) => ({clientOrderId: o.client_order_id, symbol: o.symbol, side: o.side, amount: o.amount, time: o.time}))
   const plan = planOrders({targets, market, portfolio, committed, atRisk: snap.atRisk, policy, recentIntents})
