@@ -1,77 +1,108 @@
-// Replay throughput through the full loop (bot run's own code path, in-process), in symbol-bars per second.
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync} from 'node:fs'
+// Replay speed and memory through the full loop. Throughput is timed on the real CLI (`bot run --json` to a
+// file, as a user runs it): a full replay minus a one-cycle run of the same setup, so start-up (loading the
+// candle files, opening SQLite, warm-up) is left out. Memory is sampled in-process over a long replay.
+import {spawnSync} from 'node:child_process'
+import {closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const {runBot} = await import(path.join(ROOT, 'dist/lib/engine/loop.js'))
-const {generateCandleSet} = await import(path.join(ROOT, 'dist/lib/exchange/candle-files.js'))
+const BIN = path.join(ROOT, 'bin', 'run.js')
+const RUNS = 3
+const TARGETS = {symbolBarsPerSecond: 1_000_000, msPerCycle26: 0.25, rssGrowthMb: 10}
 
-/** Run the loop to the end of the data; returns loop-only and total timings. */
-async function timeRun(configDir, stateDir) {
-  const t0 = performance.now()
-  let loopStart = 0
-  let cycles = 0
-  const summary = await runBot({
-    configDir, stateDir, stop: new AbortController().signal,
-    observe: (e) => { if (e.type === 'cycle') cycles++ },
-    onStart: () => { loopStart = performance.now() },
-  })
-  const t1 = performance.now()
-  return {summary, cycles, loopMs: t1 - loopStart, totalMs: t1 - t0}
-}
-
-/** A config folder and CSV data for `symbols` generated symbols of `bars` hourly bars each. */
-function syntheticSetup(dir, symbols, bars) {
+/** Writes `symbols` generated symbols of `bars` hourly bars as CSV files and a config trading them (one tier). */
+async function syntheticSetup(dir, symbols, bars) {
+  const {generateCandleSet} = await import(path.join(ROOT, 'dist/lib/exchange/replay/candle-files.js'))
   const set = generateCandleSet(symbols, bars, 7)
-  const data = path.join(dir, 'data')
+  const data = path.join(dir, 'candles')
   mkdirSync(data, {recursive: true})
+  // 10 significant digits: what an exchange prints, and the loader's fast number path.
+  const n = (x) => Number(x.toPrecision(10))
   for (const [symbol, s] of set.series) {
     const lines = ['timestamp,open,high,low,close,volume']
-    for (let i = 0; i < s.time.length; i++) lines.push(`${s.time[i] / 1000},${s.open[i]},${s.high[i]},${s.low[i]},${s.close[i]},${s.volume[i]}`)
-    writeFileSync(path.join(data, `${symbol}.csv`), lines.join('\n') + '\n')
+    for (let i = 0; i < s.time.length; i++) lines.push(`${s.time[i] / 1000},${n(s.open[i])},${n(s.high[i])},${n(s.low[i])},${n(s.close[i])},${n(s.volume[i])}`)
+    writeFileSync(path.join(data, `${symbol}-1h.csv`), `${lines.join('\n')}\n`)
   }
 
   const config = path.join(dir, 'config')
   cpSync(path.join(ROOT, 'config'), config, {recursive: true})
-  const all = set.symbols
-  const third = Math.ceil(all.length / 3)
-  const tiers = [all.slice(0, third), all.slice(third, 2 * third), all.slice(2 * third)]
-  writeFileSync(path.join(config, 'universe.yaml'), [
-    'tiers:',
-    ...tiers.flatMap((syms, i) => [`  tier${i + 1}:`, `    symbols: [${syms.join(', ')}]`, '    min_24h_quote_volume: 0', '    max_spread_pct: 1']),
-    `force_eligible_symbols: [${all.slice(0, 3).join(', ')}]`,
-    '',
-  ].join('\n'))
-  const app = path.join(config, 'app.yaml')
-  writeFileSync(app, readFileSync(app, 'utf8').replace('data_dir: null', `data_dir: ${JSON.stringify(data)}`).replace('warmup_bars: 48', 'warmup_bars: 48'))
-  return {config, symbolBars: all.length * bars}
+  writeFileSync(path.join(config, 'universe.yaml'), `tiers:\n  tier1:\n    symbols: [${set.symbols.join(', ')}]\n    min_24h_quote_volume: 0\n    max_spread_pct: 5\nforce_eligible_symbols: [${set.symbols.slice(0, 3).join(', ')}]\nexcluded_symbols: []\n`)
+  const edit = (file, fn) => writeFileSync(path.join(config, file), fn(readFileSync(path.join(config, file), 'utf8')))
+  edit('app.yaml', (t) => t.replace('data_dir: null', `data_dir: ${JSON.stringify(data)}`).replace(/ {8}tier[23]: \d+\n/g, ''))
+  edit('policy.yaml', (t) => t.replace(/ {4}tier2: 5\n {4}tier3: 2\.5\n/, '').replace(/ {4}tier2:\n {6}slices: 2\n {6}spacing_seconds: 30\n {4}tier3:\n {6}slices: 4\n {6}spacing_seconds: 60\n/, ''))
+  return config
 }
+
+/** `bot run --json` into a file on a fresh state dir; returns wall ms and the summary line. */
+function timedRun(configDir, stateDir, extra = []) {
+  rmSync(stateDir, {recursive: true, force: true})
+  const outFile = `${stateDir}.jsonl`
+  const fd = openSync(outFile, 'w')
+  const started = performance.now()
+  const r = spawnSync(process.execPath, [BIN, 'run', '--json', '--config-dir', configDir, '--state-dir', stateDir, ...extra], {stdio: ['ignore', fd, 'pipe'], encoding: 'utf8'})
+  const ms = performance.now() - started
+  closeSync(fd)
+  if (r.status !== 0) throw new Error(`bot run exited ${r.status}: ${r.stderr}`)
+  const lines = readFileSync(outFile, 'utf8').trimEnd().split('\n')
+  return {ms, summary: JSON.parse(lines.at(-1))}
+}
+
+/** Loop time of a whole replay: median over RUNS of (full run - one-cycle run), per cycle. */
+function loopTime(configDir, tmp) {
+  const perCycle = []
+  let cycles = 0
+  for (let i = 0; i < RUNS; i++) {
+    const full = timedRun(configDir, path.join(tmp, 'full'))
+    const one = timedRun(configDir, path.join(tmp, 'one'), ['--cycles', '1'])
+    cycles = full.summary.cycles
+    perCycle.push((full.ms - one.ms) / (cycles - 1))
+  }
+
+  perCycle.sort((a, b) => a - b)
+  return {cycles, msPerCycle: perCycle[Math.floor(perCycle.length / 2)], spread: [perCycle[0], perCycle.at(-1)]}
+}
+
+/** RSS sampled every 500 cycles of an in-process replay, from cycle 500 (after warm-up) on. */
+async function rssGrowth(configDir, stateDir) {
+  const {runBot} = await import(path.join(ROOT, 'dist/lib/engine/loop.js'))
+  const samples = []
+  let cycles = 0
+  await runBot({configDir, stateDir, stop: new AbortController().signal, observe: (e) => {
+    if (e.type !== 'cycle' || ++cycles % 500 !== 0) return
+    samples.push(process.memoryUsage().rss / 1e6)
+  }})
+  return {cycles, samples}
+}
+
+const f = (x, d = 2) => x.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
+const verdict = (ok) => (ok ? 'PASS' : 'FAIL')
 
 export async function replaySection() {
   const lines = []
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bot-bench-'))
   try {
-    const bundled = await timeRun(path.join(ROOT, 'config'), path.join(tmp, 'bundled'))
-    const symbolBars = bundled.cycles * 26
-    lines.push(row('bundled 26 symbols x 1h', bundled, symbolBars))
-    const synth = syntheticSetup(path.join(tmp, 'synthetic'), 1000, 1000)
-    const big = await timeRun(synth.config, path.join(tmp, 'synthetic-state'))
-    lines.push(row('generated 1,000 symbols', big, big.cycles * 1000))
+    const bundled = loopTime(path.join(ROOT, 'config'), tmp)
+    lines.push(`bundled data, 26 symbols, ${bundled.cycles} cycles: ${f(bundled.msPerCycle, 3)} ms per cycle (runs ${f(bundled.spread[0], 3)}..${f(bundled.spread[1], 3)}), ${f(26 / bundled.msPerCycle * 1000, 0)} symbol-bars/s`)
+    lines.push(`  target <= ${TARGETS.msPerCycle26} ms per cycle at 26 symbols: ${verdict(bundled.msPerCycle <= TARGETS.msPerCycle26)}`)
+
+    const big = await syntheticSetup(path.join(tmp, 'big'), 1000, 1500)
+    const wide = loopTime(big, tmp)
+    const rate = 1000 / wide.msPerCycle * 1000
+    lines.push(`generated data, 1,000 symbols, ${wide.cycles} cycles: ${f(wide.msPerCycle, 3)} ms per cycle (runs ${f(wide.spread[0], 3)}..${f(wide.spread[1], 3)}), ${f(rate, 0)} symbol-bars/s`)
+    lines.push(`  target >= ${TARGETS.symbolBarsPerSecond.toLocaleString('en-US')} symbol-bars/s at 1,000 symbols: ${verdict(rate >= TARGETS.symbolBarsPerSecond)}`)
+
+    const long = await syntheticSetup(path.join(tmp, 'long'), 250, 5600)
+    const mem = await rssGrowth(long, path.join(tmp, 'long-state'))
+    const growth = Math.max(...mem.samples) - mem.samples[0]
+    lines.push(`generated data, 250 symbols, ${mem.cycles} cycles in-process: RSS ${mem.samples.map((x) => f(x, 0)).join(' ')} MB (every 500 cycles)`)
+    lines.push(`  target RSS growth <= ${TARGETS.rssGrowthMb} MB after warm-up (cycle 500 on): ${f(growth, 1)} MB: ${verdict(growth <= TARGETS.rssGrowthMb)}`)
   } finally {
     rmSync(tmp, {recursive: true, force: true})
   }
 
   return lines
 }
-
-function row(name, r, symbolBars) {
-  const perSec = symbolBars / (r.loopMs / 1000)
-  const peakMb = process.resourceUsage().maxRSS / 1024
-  return `${name.padEnd(26)} ${String(r.cycles).padStart(5)} cycles  ${symbolBars.toLocaleString('en-US').padStart(10)} symbol-bars  loop ${r.loopMs.toFixed(0).padStart(6)} ms  ${Math.round(perSec).toLocaleString('en-US').padStart(11)} symbol-bars/s  (with start-up ${r.totalMs.toFixed(0)} ms; peak RSS so far ${peakMb.toFixed(0)} MB)`
-}
-
-export {timeRun, syntheticSetup}
 
 if (import.meta.url === `file://${process.argv[1]}`) for (const l of await replaySection()) console.log(l)

@@ -101,7 +101,7 @@ async function imports() {
 export const SECTIONS = [
   {name: 'startup', title: `Startup: ${RUNS} cold starts each, interleaved`, run: startup},
   {name: 'imports', title: 'Modules loaded by bot validate', run: imports},
-  {name: 'replay', title: 'Replay throughput through the full loop (target >= 1,000,000 symbol-bars/s)', run: async () => (await import('./replay.js')).replaySection()},
+  {name: 'replay', title: 'Replay speed and memory through the full loop (targets: >= 1,000,000 symbol-bars/s at 1,000 symbols; <= 0.25 ms per cycle at 26; RSS flat within 10 MB)', run: async () => (await import('./replay.js')).replaySection()},
 ]
 
 export async function main(names = []) {

@@ -17,7 +17,7 @@ export async function runCycle(engine: Engine, at: CycleAt): Promise<CycleReport
   let fills = await reconcile(engine, at) //                               2. reconcile orders by client order id
   const snap = await snapshot(engine, at) //                               3. balances, prices, candles
   const eligible = universe(engine, at, snap) //                           4. eligible symbols
-  const plan = at.resumed || halted ? null : decide(engine, at, snap, eligible).plan // 5-6. signals -> targets -> risk-checked plan
+  const plan = at.resumed || halted ? null : (await decide(engine, at, snap, eligible)).plan // 5-6. signals -> targets -> risk-checked plan
   const planStored = at.resumed || commitPlan(engine, at, snap, plan) //   8a. write-ahead intents
   fills += await sendIntents(engine, at) //                                8b. execute
   const report = record(engine, at, {snap, universe: eligible, plan, planStored, halted, fills}) // 9. persist, audit, report

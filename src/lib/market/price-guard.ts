@@ -55,6 +55,11 @@ export class PriceGuard {
     return this.good.get(symbol)
   }
 
+  forget(symbol: string): void {
+    this.good.delete(symbol)
+    this.suspect.delete(symbol)
+  }
+
   /** Starts a symbol from a price known to be good (e.g. the last close the indicators accepted). */
   seed(symbol: string, price: number): void {
     if (!this.good.has(symbol)) this.good.set(symbol, price)

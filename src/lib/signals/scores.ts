@@ -27,6 +27,12 @@ export class SignalBook {
     return this.states.get(symbol)?.lastBarTime ?? -1
   }
 
+  /** Forgets a symbol (its bars and its price guard's view): the next bars fed start it afresh. */
+  reset(symbol: string): void {
+    this.states.delete(symbol)
+    this.guard.forget(symbol)
+  }
+
   feed(symbol: string, bars: readonly Candle[]): void {
     let state = this.states.get(symbol)
     if (!state) {

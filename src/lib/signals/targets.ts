@@ -34,6 +34,12 @@ export interface TargetInput {
  * are asked for lazily, so with every slot taken only the held symbols are scored.
  */
 export function chooseTargets(input: TargetInput): Target[] {
+  const held = heldTargets(input)
+  return [...held.targets, ...entryTargets(input, input.signals.max_positions - held.kept)]
+}
+
+/** What to do with each position held (exit, reduce, hold), and how many are kept. Scores held symbols only. */
+export function heldTargets(input: TargetInput): {targets: Target[]; kept: number} {
   const {portfolio, policy, signals, committed} = input
   const equity = portfolio.equity
   const dust = policy.risk.min_order_notional
@@ -55,8 +61,14 @@ export function chooseTargets(input: TargetInput): Target[] {
     else targets.push({symbol, tier, action: 'hold', value, score, reason: 'held'})
   }
 
-  const slots = signals.max_positions - kept
-  if (slots <= 0) return targets
+  return {targets, kept}
+}
+
+/** Entries for `slots` free slots: the best eligible scores at or above entry_threshold. Scores only if a slot is free. */
+export function entryTargets(input: TargetInput, slots: number): Target[] {
+  if (slots <= 0) return []
+  const {portfolio, policy, signals, committed} = input
+  const dust = policy.risk.min_order_notional
   const candidates: {symbol: string; tier: string; score: number}[] = []
   for (const e of input.universe.eligible) {
     if ((committed.get(e.symbol) ?? 0) >= dust) continue
@@ -66,10 +78,8 @@ export function chooseTargets(input: TargetInput): Target[] {
 
   candidates.sort((a, b) => b.score - a.score || (a.symbol < b.symbol ? -1 : 1))
   const perPosition = policy.risk.max_total_at_risk_pct / signals.max_positions
-  for (const c of candidates.slice(0, slots)) {
+  return candidates.slice(0, slots).map((c) => {
     const pct = Math.min(perPosition, positionCapPct(policy, c.symbol, c.tier))
-    targets.push({symbol: c.symbol, tier: c.tier, action: 'enter', value: (pct / 100) * equity, score: c.score, reason: `score ${c.score.toFixed(3)} >= entry ${signals.entry_threshold}`})
-  }
-
-  return targets
+    return {symbol: c.symbol, tier: c.tier, action: 'enter', value: (pct / 100) * portfolio.equity, score: c.score, reason: `score ${c.score.toFixed(3)} >= entry ${signals.entry_threshold}`}
+  })
 }

@@ -1,9 +1,9 @@
 import {type OrderPlan, planOrders} from '../../execution/plan.js'
 import {openBuyNotional} from '../../risk/exposure.js'
-import {chooseTargets, type Target} from '../../signals/targets.js'
+import {entryTargets, heldTargets, type Target} from '../../signals/targets.js'
 import {type EligibilityStatus, exclusionReason, selectUniverse, type Universe} from '../../universe/eligibility.js'
 import type {CycleAt, Engine} from '../context.js'
-import type {Snapshot} from './snapshot.js'
+import {feedSignals, type Snapshot} from './snapshot.js'
 
 /** Step 4. Eligible symbols; a change of a symbol's eligibility is audited with its reason. */
 export function universe(engine: Engine, at: CycleAt, snap: Snapshot): Universe {
@@ -39,8 +39,11 @@ export interface Decision {
   plan: OrderPlan
 }
 
-/** Steps 5 and 6. Signals -> target positions -> orders that pass every risk check (or coded denials). */
-export function decide(engine: Engine, at: CycleAt, snap: Snapshot, u: Universe): Decision {
+/**
+ * Steps 5 and 6. Signals -> target positions -> orders that pass every risk check (or coded denials). Only
+ * the symbols a decision needs are scored: the held ones, and the eligible ones only while a slot is free.
+ */
+export async function decide(engine: Engine, at: CycleAt, snap: Snapshot, u: Universe): Promise<Decision> {
   const {portfolio, market} = snap
   const committed = new Map<string, number>()
   for (const h of portfolio.holdings.values()) committed.set(h.symbol, h.value)
@@ -50,8 +53,12 @@ export function decide(engine: Engine, at: CycleAt, snap: Snapshot, u: Universe)
   }
 
   const policy = engine.config.policy
-  const score = (symbol: string) => engine.signals.score(symbol)
-  const targets = chooseTargets({universe: u, score, portfolio, committed, tierOf: engine.tierOf, policy, signals: engine.config.signals})
+  const input = {universe: u, score: (s: string) => engine.signals.score(s), portfolio, committed, tierOf: engine.tierOf, policy, signals: engine.config.signals}
+  await feedSignals(engine, [...committed.keys()].filter((s) => engine.tierOf.has(s)))
+  const held = heldTargets(input)
+  const slots = engine.config.signals.max_positions - held.kept
+  if (slots > 0) await feedSignals(engine, u.eligible.map((e) => e.symbol))
+  const targets = [...held.targets, ...entryTargets(input, slots)]
   const windowStart = at.now - policy.risk.duplicate_window_seconds * 1000
   const recentIntents = engine.store.recentOrders(windowStart).map((o) => ({clientOrderId: o.client_order_id, symbol: o.symbol, side: o.side, amount: o.amount, time: o.time}))
   const plan = planOrders({targets, market, portfolio, committed, atRisk: snap.atRisk, policy, recentIntents})

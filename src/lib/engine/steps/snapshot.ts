@@ -23,7 +23,7 @@ export function historyBars(engine: Engine): number {
   return need + Math.max(10, Math.ceil(need / 4))
 }
 
-/** Step 3. Markets, balances, prices and open orders at one instant; new closed bars go into the indicators. */
+/** Step 3. Markets, balances, prices and open orders at one instant. */
 export async function snapshot(engine: Engine, at: CycleAt): Promise<Snapshot> {
   const {market, broker, config} = engine
   const [markets, raw, balances, openOrders] = [await market.markets(), await market.tickers(engine.symbols), await broker.balances(), await broker.openOrders()]
@@ -33,9 +33,6 @@ export async function snapshot(engine: Engine, at: CycleAt): Promise<Snapshot> {
   // An order whose outcome is still unknown counts as on the book: it may fill, so it is committed risk.
   const unknown = live.filter((r) => r.status === 'sent' && !onBook.has(r.client_order_id)).map(asOpenOrder)
   const portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, [...openOrders, ...unknown])
-  const since = new Map<string, number>()
-  for (const symbol of engine.symbols) since.set(symbol, engine.signals.lastBarTime(symbol))
-  for (const [symbol, bars] of await market.candles(since, historyBars(engine))) engine.signals.feed(symbol, bars)
   adoptUnknownHoldings(engine, at, portfolio, new Set(live.map((o) => o.symbol)))
   return {market: {time: at.now, markets, tickers, suspect}, portfolio, atRisk: atRiskValue(portfolio, (s) => tickers.get(s)?.last)}
 }
@@ -80,10 +77,24 @@ function asOpenOrder(row: OrderRow): OrderState {
   }
 }
 
-/** Before the first cycle: the indicators get the last bars they need, in one request for every symbol. */
+/**
+ * Brings `symbols`' indicators up to the latest closed bar, in one request. Indicators are fed on demand
+ * (only the symbols a decision scores), so a catch-up may span many bars; one that is cut at the history
+ * limit starts the symbol afresh from those bars, exactly as a restart's warm-up would.
+ */
+export async function feedSignals(engine: Engine, symbols: Iterable<string>): Promise<void> {
+  const since = new Map<string, number>()
+  for (const symbol of symbols) since.set(symbol, engine.signals.lastBarTime(symbol))
+  const limit = historyBars(engine)
+  for (const [symbol, bars] of await engine.market.candles(since, limit)) {
+    if (bars.length >= limit) engine.signals.reset(symbol)
+    engine.signals.feed(symbol, bars)
+  }
+}
+
+/** Before the first cycle: every symbol's indicators get the last bars they need, in one request. */
 export async function warmUp(engine: Engine): Promise<void> {
-  const since = new Map(engine.symbols.map((s) => [s, -1]))
-  for (const [symbol, bars] of await engine.market.candles(since, historyBars(engine))) engine.signals.feed(symbol, bars)
+  await feedSignals(engine, engine.symbols)
   // Prices are judged from the last close the indicators accepted, so a bad tick right after a restart is caught too.
   for (const symbol of engine.symbols) {
     const good = engine.signals.guard.lastGood(symbol)

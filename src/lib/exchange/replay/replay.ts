@@ -51,6 +51,7 @@ export class CandleReplay implements MarketData {
   private marketsCache: {listed: number; map: Map<string, MarketInfo>} | null = null
   private t: number
   private readonly first: number
+  private lastAsked: {symbols: readonly string[]; indices: Int32Array} | null = null
 
   constructor(data: CandleSet, options: ReplayOptions) {
     const {timeline, latestFirst} = timelineOf(data)
@@ -118,9 +119,11 @@ export class CandleReplay implements MarketData {
 
   async tickers(symbols: readonly string[]): Promise<Map<string, Ticker>> {
     const out = new Map<string, Ticker>()
-    for (const symbol of symbols) {
-      const s = this.index.get(symbol)
-      if (s === undefined) continue
+    const indices = this.indicesOf(symbols)
+    for (let k = 0; k < symbols.length; k++) {
+      const s = indices[k]
+      if (s < 0) continue
+      const symbol = symbols[k]
       const c = this.bars.latest[s]
       if (c < 0) continue
       const series = this.series[s]
@@ -134,6 +137,12 @@ export class CandleReplay implements MarketData {
     }
 
     return out
+  }
+
+  /** The loop asks for the same symbols every cycle: their indices are looked up once. */
+  private indicesOf(symbols: readonly string[]): Int32Array {
+    if (this.lastAsked?.symbols !== symbols) this.lastAsked = {symbols, indices: Int32Array.from(symbols, (s) => this.index.get(s) ?? -1)}
+    return this.lastAsked.indices
   }
 
   /** One pass for every symbol; the usual case (exactly one new bar) needs no search. */
