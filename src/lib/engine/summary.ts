@@ -54,7 +54,7 @@ export function summarize(store: StateStore, final: PortfolioSnapshot, priceOf: 
     trades: fills.length,
     ordersDenied: cycles.reduce((sum, c) => sum + c.denied, 0),
     exposurePct,
-    benchmark: bench && Number.isFinite(benchNow) ? {symbol: bench.symbol, returnPct: (benchNow / bench.price - 1) * 100} : null,
+    benchmark: bench && benchNow > 0 ? {symbol: bench.symbol, returnPct: (benchNow / bench.price - 1) * 100} : null,
     auditEntries: audit.entries,
     auditOk: audit.ok,
     auditBrokenAt: audit.brokenAt,

@@ -74,11 +74,14 @@ export class ExchangeError extends Error {
   }
 }
 
-/** Resolves after `ms`, or as soon as `stop` fires. */
+/** Node's timers fire at once past this (2^31-1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Resolves after `ms` (at most about 24.8 days: WallClock cuts longer waits), or as soon as `stop` fires. */
 export function sleep(ms: number, stop: AbortSignal): Promise<void> {
   if (ms <= 0 || stop.aborted) return Promise.resolve()
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS))
     function done() {
       clearTimeout(timer)
       stop.removeEventListener('abort', done)
