@@ -5,6 +5,7 @@ import {BotCommand} from '../lib/cli/bot-command.js'
 import {intervalFlag, MAX_INTERVAL_SECONDS} from '../lib/cli/flags.js'
 import {LineWriter} from '../lib/cli/output.js'
 import {renderEvent, renderSummary} from '../lib/cli/render-run.js'
+import {chalk} from '../lib/cli/style.js'
 import type {EngineEvent} from '../lib/engine/events.js'
 import {runBot} from '../lib/engine/loop.js'
 import type {RunSummary} from '../lib/engine/summary.js'
@@ -47,6 +48,7 @@ export default class Run extends BotCommand {
       const summary = await runBot({
         configDir: flags['config-dir'], stateDir: flags['state-dir'], cycles: flags.cycles, intervalSeconds: flags.interval, live: flags.live, stop: stop.signal,
         flush: () => out.drained(),
+        alertLine: (line, severity) => json || print(severity === 'critical' ? chalk.red.bold(line) : severity === 'warning' ? chalk.yellow(line) : line),
         observe: (e: EngineEvent) => {
           if (json) return emit(e)
           const line = renderEvent(e, flags.verbose)

@@ -32,16 +32,17 @@ describe('kill switch', function () {
     const reports = cyclesOf(halted.events)
     assert.equal(reports.length, 40, 'the loop keeps running while halted')
     assert.ok(reports.every((r) => r.halted && r.orders === 0))
-    assert.equal(halted.events.filter((e) => e.type === 'notice' && e.level === 'critical').length, 1)
+    assert.equal(halted.events.filter((e) => e.type === 'alert' && e.code === 'KILL_SWITCH' && e.status === 'firing').length, 1)
     assert.equal(query(t.dir, 'bot.sqlite', "SELECT * FROM audit WHERE kind = 'kill_switch_on'").length, 1)
     assert.equal(query(t.dir, 'bot.sqlite', 'SELECT * FROM orders').length, 0)
 
     const restarted = await run(t.dir, 5)
-    assert.equal(restarted.events.filter((e) => e.type === 'notice' && e.level === 'critical').length, 0, 'a restart while halted raises nothing new')
+    assert.equal(restarted.events.filter((e) => e.type === 'alert' && e.code === 'KILL_SWITCH' && e.status === 'firing').length, 0, 'a restart while halted raises nothing new')
     assert.ok(cyclesOf(restarted.events).every((r) => r.halted && r.orders === 0))
 
     rmSync(killFile)
     const resumed = await run(t.dir, 40)
+    assert.equal(resumed.events.filter((e) => e.type === 'alert' && e.code === 'KILL_SWITCH' && e.status === 'resolved').length, 1, 'the alert is resolved once')
     assert.equal(query(t.dir, 'bot.sqlite', "SELECT * FROM audit WHERE kind = 'kill_switch_off'").length, 1)
     assert.ok(cyclesOf(resumed.events).some((r) => r.orders > 0), 'orders resume once the file is gone')
   })
@@ -53,7 +54,7 @@ describe('kill switch', function () {
       make(path.join(state, 'KILL_SWITCH'))
       const {events} = await run(state, 5)
       assert.ok(cyclesOf(events).every((r) => r.halted && r.orders === 0))
-      assert.equal(events.filter((e) => e.type === 'notice' && e.level === 'critical').length, 1)
+      assert.equal(events.filter((e) => e.type === 'alert' && e.code === 'KILL_SWITCH' && e.status === 'firing').length, 1)
     }
   })
 

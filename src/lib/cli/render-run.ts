@@ -28,7 +28,8 @@ export function renderEvent(e: EngineEvent, verbose: boolean): string | null {
     case 'denied': return verbose ? chalk.yellow(`   denied ${e.side} ${e.symbol}: ${e.denial.code} ${e.denial.message}`) : null
     case 'order': return verbose ? `   ${e.side} ${e.amount} ${e.symbol} ~${Number(e.price.toPrecision(8))} ${e.status} (${e.reason})` : null
     case 'reconciled': return verbose ? chalk.gray(`   reconciled ${e.clientOrderId}: ${e.status} (${e.note})`) : null
-    case 'kill_switch': return null // its notice says it
+    case 'kill_switch': return null // its alert says it
+    case 'alert': return null // the console sink prints alerts (app.yaml alerts.sinks)
     case 'notice': return e.level === 'critical' ? chalk.bgRed.white(` CRITICAL `) + ' ' + e.message : e.level === 'warning' ? chalk.yellow(e.message) : e.message
   }
 }

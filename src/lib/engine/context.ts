@@ -1,3 +1,4 @@
+import type {AlertService} from '../alerts/index.js'
 import type {BotConfig} from '../config/load.js'
 import type {Broker, Clock, MarketData} from '../exchange/ports.js'
 import type {PriceGuard} from '../market/price-guard.js'
@@ -27,6 +28,7 @@ export interface Engine {
   observe: EngineObserver
   /** Write-through cache of each symbol's last audited eligibility. */
   eligibility: Map<string, string>
+  alerts: AlertService
   /** Where each completed cycle publishes the audit chain's head. */
   auditHead: AuditHeadFile
 }

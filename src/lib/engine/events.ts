@@ -1,3 +1,4 @@
+import type {Delivery, Severity} from '../alerts/index.js'
 import type {Denial} from '../risk/checks.js'
 import type {AuditHead} from '../state/audit.js'
 
@@ -33,5 +34,6 @@ export type EngineEvent =
   | {type: 'kill_switch'; cycle: number; active: boolean; cancelled: number}
   | {type: 'reconciled'; clientOrderId: string; status: string; note: string}
   | {type: 'notice'; level: 'info' | 'warning' | 'critical'; message: string}
+  | {type: 'alert'; status: 'firing' | 'resolved'; severity: Severity; code: string; key: string; message: string; deliveries: Delivery[]}
 
 export type EngineObserver = (event: EngineEvent) => void

@@ -1,10 +1,15 @@
+import path from 'node:path'
+
+import {type AlertService, createAlertService, type Severity} from '../alerts/index.js'
 import {requireValidConfig} from '../config/index.js'
 import {describeLookbacks} from '../config/lookbacks.js'
 import {durationText} from '../domain.js'
+import {BotError} from '../errors.js'
 import {PriceGuard} from '../market/price-guard.js'
 import {buildPortfolio} from '../market/snapshot.js'
 import {atRiskValue, exposurePct} from '../risk/exposure.js'
 import {SignalBook} from '../signals/scores.js'
+import {sqliteAlertStore} from '../state/alert-store.js'
 import {AuditHeadFile} from '../state/audit-head.js'
 import {auditKeyFrom} from '../state/audit-key.js'
 import {acquireLock} from '../state/lock.js'
@@ -46,6 +51,8 @@ export interface RunOptions {
   flush?: () => Promise<void>
   /** Called once everything is open, before the first cycle. */
   onStart?: (info: StartInfo) => void
+  /** Where the console alert sink writes (default: nowhere; every alert is also an event). */
+  alertLine?: (line: string, severity: Severity) => void
 }
 
 /**
@@ -62,8 +69,9 @@ export async function runBot(options: RunOptions): Promise<RunSummary> {
   let store: StateStore | undefined
   let venue: Venue | undefined
   const auditHead = AuditHeadFile.in(stateDir)
+  let alerts: AlertService | undefined
   try {
-    const state = prepareState(stateDir, {pairedFiles: prepared.pairedFiles, auditKey})
+    const state = await refuseLoudly(() => prepareState(stateDir, {pairedFiles: prepared.pairedFiles, auditKey}), config, stateDir, options)
     try {
       venue = await prepared.open(state.run)
     } catch (error) {
@@ -73,9 +81,10 @@ export async function runBot(options: RunOptions): Promise<RunSummary> {
 
     store = state.open()
     store.setDurability(venue.durability)
+    alerts = createAlertService(config.app.alerts, {env: options.env ?? process.env, writeLine: options.alertLine ?? (() => {}), store: sqliteAlertStore(store), instance: path.resolve(stateDir)})
     for (const message of state.notices) options.observe({type: 'notice', level: 'warning', message})
     auditHead.write(store.audit.current(), venue.clock.now())
-    const engine = await createEngine(config, stateDir, venue, store, auditHead, options)
+    const engine = await createEngine(config, stateDir, {venue, store, auditHead, alerts}, options)
     options.onStart?.({
       description: venue.description, stateDir, resumedFrom: store.lastCycle()?.cycle ?? 0,
       lookbacks: `${describeLookbacks(config.signals, venue.market.barMs)} on ${durationText(venue.market.barMs)} bars`,
@@ -83,6 +92,7 @@ export async function runBot(options: RunOptions): Promise<RunSummary> {
     const {ran, stoppedBy} = await cycleUntilDone(engine, venue.intervalMs, options)
     return await finalSummary(engine, {stateDir, cyclesThisRun: ran, stoppedBy})
   } finally {
+    await alerts?.close()
     auditHead.close()
     store?.close()
     await venue?.broker.close()
@@ -91,7 +101,14 @@ export async function runBot(options: RunOptions): Promise<RunSummary> {
   }
 }
 
-async function createEngine(config: Engine['config'], stateDir: string, venue: Venue, store: StateStore, auditHead: AuditHeadFile, options: RunOptions): Promise<Engine> {
+interface Opened {
+  venue: Venue
+  store: StateStore
+  auditHead: AuditHeadFile
+  alerts: AlertService
+}
+
+async function createEngine(config: Engine['config'], stateDir: string, {venue, store, auditHead, alerts}: Opened, options: RunOptions): Promise<Engine> {
   const tierOf = tierMap(config.universe)
   const symbols = [...tierOf.keys()]
   let idPrefix = store.getMeta('id_prefix')
@@ -107,10 +124,28 @@ async function createEngine(config: Engine['config'], stateDir: string, venue: V
     config, stateDir, market: venue.market, broker: venue.broker, clock: venue.clock, store,
     signals: new SignalBook(config.signals, new PriceGuard(maxMove)), prices: new PriceGuard(maxMove),
     symbols, tierOf, idPrefix, benchmark: symbols.includes(btc) ? btc : symbols[0] ?? null,
-    observe: options.observe, eligibility, auditHead,
+    observe: options.observe, eligibility, auditHead, alerts,
   }
   await warmUp(engine)
   return engine
+}
+
+/**
+ * A start refused because the audit log cannot be proved is worth a person's attention right away: it goes to
+ * the alert sinks (there is no trustworthy state to keep alert memory in, so in memory) before the refusal.
+ */
+async function refuseLoudly<T>(open: () => T, config: Engine['config'], stateDir: string, options: RunOptions): Promise<T> {
+  try {
+    return open()
+  } catch (error) {
+    if (error instanceof BotError && error.code.startsWith('AUDIT_')) {
+      const alerts = createAlertService(config.app.alerts, {env: options.env ?? process.env, writeLine: options.alertLine ?? (() => {}), instance: path.resolve(stateDir)})
+      await alerts.raise({code: 'AUDIT_CHAIN_BROKEN', severity: 'critical', time: Date.now(), summary: error.message, action: 'compare the state dir with a head published earlier (bot validate --state-dir DIR --audit-head N:HASH) and restore it from a backup; bot will not trade on it'})
+      await alerts.close()
+    }
+
+    throw error
+  }
 }
 
 /**

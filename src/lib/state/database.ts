@@ -32,6 +32,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;`,
   // 2: the duplicate check reads the orders of the last few minutes every cycle.
   `CREATE INDEX orders_time ON orders(time);`,
+  // 3: alerts still raised, so a restart neither repeats them inside their dedup window nor forgets to resolve them.
+  `CREATE TABLE alerts (key TEXT PRIMARY KEY, body TEXT NOT NULL);`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -1,4 +1,5 @@
 import {isKillSwitchOn} from '../../state/kill-switch.js'
+import {raiseAlert, resolveAlert} from '../alerting.js'
 import type {CycleAt, Engine} from '../context.js'
 
 const ACTIVE = 'kill_switch_active'
@@ -17,9 +18,13 @@ export async function checkKillSwitch(engine: Engine, at: CycleAt): Promise<bool
     engine.store.audit.append(at.now, on ? 'kill_switch_on' : 'kill_switch_off', {cycle: at.cycle, cancelled})
   })
   engine.observe({type: 'kill_switch', cycle: at.cycle, active: on, cancelled})
-  engine.observe(on
-    ? {type: 'notice', level: 'critical', message: `KILL_SWITCH present in ${engine.stateDir}: trading halted, ${cancelled} open order(s) cancelled`}
-    : {type: 'notice', level: 'info', message: 'KILL_SWITCH removed: trading resumes'})
+  if (on) {
+    await raiseAlert(engine, {
+      code: 'KILL_SWITCH', severity: 'critical', time: at.now,
+      summary: `KILL_SWITCH present in ${engine.stateDir}: trading halted, ${cancelled} open order(s) cancelled`,
+      action: `remove ${engine.stateDir}/KILL_SWITCH to resume trading`, context: {cancelled},
+    })
+  } else await resolveAlert(engine, 'KILL_SWITCH', 'KILL_SWITCH removed: trading resumes', at.now)
   return on
 }
 
