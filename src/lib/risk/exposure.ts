@@ -35,3 +35,17 @@ export function roomUnderCap(capPct: number, atRisk: number, equity: number, cos
   const cap = capPct / 100
   return (cap * equity - atRisk) / (1 + cap * costRate)
 }
+
+/**
+ * A sell takes `value` (the holding's valuation of what is sold) off exposure, and its fee and the gap
+ * between the bid and that valuation (costRate of value) leave equity: (atRisk - value) / (equity - value * costRate).
+ */
+export function exposureAfterSellPct(atRisk: number, equity: number, value: number, costRate: number): number {
+  return ((atRisk - value) / (equity - value * costRate)) * 100
+}
+
+/** The sell value that brings exposure down to exactly `targetPct`: the same inequality solved for value. */
+export function sellToTarget(targetPct: number, atRisk: number, equity: number, costRate: number): number {
+  const target = targetPct / 100
+  return (atRisk - target * equity) / (1 - target * costRate)
+}

@@ -20,6 +20,7 @@ const Portfolio = z.strictObject({
   auto_trim_to_risk_cap: opt(z.boolean(), true, 'Sell back under the cap when prices push exposure over it'),
   trim_buffer_pct: opt(Positive(), 2, 'Trim to max_total_at_risk_pct minus this, so the next tick does not re-trigger'),
   max_trim_failures_before_alert: opt(PositiveInt(), 3, 'Consecutive failed trims before one CRITICAL alert'),
+  trim_order: opt(z.enum(['weakest_first', 'largest_first']), 'weakest_first', 'Which holdings a trim sells first: weakest_first (lowest signal score, no score counting as weakest; then the largest) or largest_first (largest position value; then the weakest)'),
 })
 
 const Twap = z.strictObject({
