@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import path from 'node:path'
 
-import {assertNoStackTrace, type ConfigName, freshConfig, removeTempConfigs, validateJson, validateText} from './support.js'
+import {assertNoStackTrace, type ConfigName, CONFIG_NAMES, freshConfig, removeTempConfigs, validateInProcess, validateJson, validateText} from './support.js'
 
 const LIMIT_MS = 10_000
 const MB = 1024 * 1024
@@ -160,10 +160,31 @@ describe('bot validate: garbage input', function () {
         assert.ok(lines.includes(`✅ ${path.join(dir, other)}`), `${other} still validates:\n${human.stdout}`)
       }
 
-      const {result, report} = validateJson(dir)
-      assert.equal(result.status, 1)
-      assertNoStackTrace(result)
+      // The CLI run above proved it finishes; the same check in this process gives the codes.
+      const {report} = validateInProcess(dir)
       assert.deepEqual(report.issues.map((i) => [i.file, i.code]), [[file, c.code]])
     })
   }
+
+  it('--json reports four hostile files at once, quickly, with exit 1 and no stack trace', () => {
+    const dir = freshConfig()
+    const picked: Record<ConfigName, string> = {
+      'app.yaml': 'binary bytes with a NUL',
+      'policy.yaml': 'a 50 MB file (the real policy.yaml, then sparse padding) is refused by its size',
+      'universe.yaml': 'an alias bomb (billion laughs) inside tiers',
+      'signals.yaml': '10,000 levels of { in a flow mapping',
+    }
+    const cases = CONFIG_NAMES.map((name) => CASES.find((c) => c.file === name && c.name === picked[name])!)
+    for (const c of cases) c.make(path.join(dir, c.file))
+
+    const started = Date.now()
+    const {result, report} = validateJson(dir)
+    const elapsed = Date.now() - started
+    assert.ok(elapsed < LIMIT_MS, `took ${elapsed} ms`)
+    assert.equal(result.status, 1)
+    assert.equal(result.stderr, '')
+    assertNoStackTrace(result)
+    assert.deepEqual(report.issues.map((i) => [i.file, i.code]), cases.map((c) => [path.join(dir, c.file), c.code]))
+    for (const issue of report.issues) assert.ok(issue.message.length < 300, `a short message: ${issue.message.length} chars`)
+  })
 })

@@ -2,32 +2,11 @@ import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {ROOT} from '../helpers/cli.js'
+import {ROOT, STACK_TRACE} from '../helpers/cli.js'
 import {
-  assertNoStackTrace, type ConfigName, CONFIG_NAMES, describeIssues, type Edit, editConfig, firstContent, freshConfig,
-  issueLine, key, type Locate, removeTempConfigs, replace, text, validateJson, validateText,
+  checkRow, type ConfigName, CONFIG_NAMES, describeIssues, type Edit, editConfig, firstContent, freshConfig, issueLine, key,
+  type Locate, removeTempConfigs, replace, type Row, text, type Validated, validateInProcess, validateThroughCli,
 } from './support.js'
-
-/**
- * One invalid configuration: the default config/ with one edit to one file. `at` derives the expected
- * line:column of the issue from the edited text (null: the issue is about the whole file and has no position).
- */
-interface Row {
-  name: string
-  file: ConfigName
-  edit: Edit
-  path: string
-  code: string
-  message: string | RegExp
-  at: Locate | null
-  env?: Record<string, string | undefined>
-  /** Text that must appear nowhere in stdout or stderr (secrets from the environment). */
-  hidden?: string[]
-  /** Text the message must not contain. */
-  notInMessage?: string
-  /** The file the issue is reported in, when a cross-file rule reports it in the other file (default: `file`). */
-  issueFile?: ConfigName
-}
 
 const SECRET = 'not-a-url-secret123'
 
@@ -182,6 +161,11 @@ const ROWS: Row[] = [
     file: 'app.yaml', edit: replace('        tier3: 10\n', '        tier9: 10\n'),
     path: 'exchange.sim.costs.spread_bps.tier9', code: 'unknown_tier', message: 'tier "tier9" is not defined in universe.yaml', at: key('tier9'),
   },
+  {
+    name: 'bad format: the audit key variable written in lower case is not echoed',
+    file: 'app.yaml', edit: replace('  audit_key_env: BOT_AUDIT_KEY', '  audit_key_env: bot_audit_key'), hidden: ['bot_audit_key'],
+    path: 'state.audit_key_env', code: 'invalid_format', message: 'expected an environment variable name', at: key('audit_key_env'),
+  },
 
   // ---------------------------------------------------------------- policy.yaml
   {
@@ -290,6 +274,11 @@ const ROWS: Row[] = [
     file: 'policy.yaml', edit: replace('  max_position_pct_by_symbol: {}', '  max_position_pct_by_symbol: {PEPE-USD: 1}'),
     path: 'risk.max_position_pct_by_symbol.PEPE-USD', code: 'unknown_symbol', message: 'PEPE-USD is not in any tier of universe.yaml', at: key('PEPE-USD'),
   },
+  {
+    name: 'out of range: a zero bad-tick threshold',
+    file: 'policy.yaml', edit: replace('  max_bar_move_pct: 30', '  max_bar_move_pct: 0'),
+    path: 'risk.max_bar_move_pct', code: 'too_small', message: 'expected a number > 0, found 0', at: key('max_bar_move_pct'),
+  },
 
   // ---------------------------------------------------------------- universe.yaml
   {
@@ -362,6 +351,11 @@ const ROWS: Row[] = [
     file: 'universe.yaml', edit: replace('XTZ-USD]\n', 'XTZ-USD]\n  constructor:\n    symbols: [ZEC-USD]\n'),
     issueFile: 'policy.yaml', path: 'risk.max_position_pct_by_tier', code: 'missing_tier_cap', message: 'tier "constructor" of universe.yaml has no position cap here',
     at: () => key('max_position_pct_by_tier')(readFileSync(path.join(ROOT, 'config', 'policy.yaml'), 'utf8')),
+  },
+  {
+    name: 'out of range: a hysteresis band above 100 %',
+    file: 'universe.yaml', edit: replace(/^hysteresis_pct: 10$/m, 'hysteresis_pct: 150'),
+    path: 'hysteresis_pct', code: 'too_big', message: 'expected a number <= 100, found 150', at: key('hysteresis_pct'),
   },
   {
     name: 'missing file',
@@ -448,6 +442,55 @@ const ROWS: Row[] = [
   },
 ]
 
+/** Rows also run through the real CLI, one of each kind, so exit codes, the printed JSON and the absence of stack traces stay covered. */
+const THROUGH_CLI: [ConfigName, string][] = [
+  ['policy.yaml', 'YAML syntax error'],
+  ['app.yaml', 'unknown key with a did-you-mean suggestion'],
+  ['app.yaml', 'a set ${ENV_VAR} with an invalid URL is reported without its value'],
+  ['universe.yaml', 'cross-file: a tier named like an Object method still needs a cap in policy.yaml'],
+]
+
+/** Each file broken once: every file is reported, each with its one issue, in one run. */
+function checkAllFourBroken(validate: (dir: string) => Validated): void {
+  const dir = freshConfig()
+  const edits: Record<ConfigName, Edit> = {
+    'app.yaml': replace(/^mode: paper$/m, 'mode: yolo'),
+    'policy.yaml': replace('  max_total_at_risk_pct: 25.0', '  max_total_at_risk_pc: 25.0'),
+    'universe.yaml': replace('HBAR-USD', 'hbar-usd'),
+    'signals.yaml': replace('  - type: rsi', '  - type: macd'),
+  }
+  const expected: Record<ConfigName, [string, Locate]> = {
+    'app.yaml': ['mode', key('mode')],
+    'policy.yaml': ['risk.max_total_at_risk_pc', key('max_total_at_risk_pc')],
+    'universe.yaml': ['tiers.tier3.symbols[9]', text('hbar-usd')],
+    'signals.yaml': ['signals[2].type', key('type', 3)],
+  }
+  const texts = Object.fromEntries(CONFIG_NAMES.map((name) => [name, editConfig(dir, name, edits[name])!]))
+
+  const {report, human, printed} = validate(dir)
+  for (const out of printed) assert.doesNotMatch(out, STACK_TRACE, out)
+  assert.equal(report.ok, false)
+  assert.deepEqual(report.files.map((f) => [path.basename(f.file), f.ok]), CONFIG_NAMES.map((n) => [n, false]))
+  assert.equal(report.issues.length, 4, describeIssues(report.issues))
+  for (const name of CONFIG_NAMES) {
+    const [issuePath, at] = expected[name]
+    const issue = report.issues.find((i) => path.basename(i.file) === name)
+    assert.ok(issue, `no issue for ${name}`)
+    assert.equal(issue.path, issuePath)
+    assert.equal(issue.line, at(texts[name]).line, issueLine(issue))
+  }
+
+  const lines = human.split('\n')
+  for (const name of CONFIG_NAMES) {
+    const file = path.join(dir, name)
+    assert.equal(lines.filter((l) => l === `❌ ${file}`).length, 1, `one ❌ line for ${name}:\n${human}`)
+    assert.equal(lines.filter((l) => l.startsWith(`${file}:`)).length, 1, `one issue line for ${name}`)
+  }
+
+  assert.equal(lines.filter((l) => l.startsWith('✅')).length, 0)
+  assert.ok(lines.includes('❌ 4 problems in 4 files: bot will not start until they are fixed.'), human)
+}
+
 describe('bot validate: invalid configurations', function () {
   after(removeTempConfigs)
 
@@ -455,85 +498,19 @@ describe('bot validate: invalid configurations', function () {
     assert.ok(ROWS.length >= 45, `${ROWS.length} rows`)
   })
 
-  for (const row of ROWS) {
-    it(`${row.file}: ${row.name}`, () => {
-      const dir = freshConfig()
-      const edited = editConfig(dir, row.file, row.edit)
-      const expected = row.at && edited !== null ? row.at(edited) : null
-      const issueFile = row.issueFile ?? row.file
+  for (const row of ROWS) it(`${row.file}: ${row.name}`, () => checkRow(row, validateInProcess))
 
-      const {result, report} = validateJson(dir, row.env)
-      assert.equal(result.status, 1, `exit status\n${result.stdout}${result.stderr}`)
-      assert.equal(report.ok, false)
-      assert.deepEqual(report.files.filter((f) => !f.ok).map((f) => path.basename(f.file)), [issueFile], `only ${issueFile} fails`)
+  it('reports all four files in one run when each is broken', () => checkAllFourBroken(validateInProcess))
 
-      const issue = report.issues.find((i) => i.path === row.path && i.code === row.code)
-      assert.ok(issue, `no ${row.code} issue at "${row.path}"; issues:\n${describeIssues(report.issues)}`)
-      assert.ok(issue.file.endsWith(`${path.sep}${issueFile}`), issue.file)
-      assert.equal(issue.line, expected?.line ?? null, `line of ${issueLine(issue)}`)
-      assert.equal(issue.column, expected?.column ?? null, `column of ${issueLine(issue)}`)
-      if (typeof row.message === 'string') assert.ok(issue.message.includes(row.message), `message: ${issue.message}`)
-      else assert.match(issue.message, row.message)
-      if (row.notInMessage) assert.ok(!issue.message.includes(row.notInMessage), `message: ${issue.message}`)
-
-      const human = validateText(dir, row.env)
-      assert.equal(human.status, 1)
-      const lines = human.stdout.split('\n')
-      const where = expected ? `${issue.file}:${expected.line}:` : `${issue.file}:`
-      const printed = lines.find((l) => l.startsWith(where) && l.includes(issue.message))
-      assert.ok(printed, `no line starting with ${where} for the issue in:\n${human.stdout}`)
-      assert.equal(printed, issueLine(issue))
-      if (row.path) assert.ok(printed.includes(` ${row.path}: `), printed)
-      assert.ok(lines.includes(`❌ ${issue.file}`), human.stdout)
-
-      for (const r of [result, human]) {
-        assertNoStackTrace(r)
-        for (const secret of row.hidden ?? []) {
-          assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `${secret} leaked:\n${r.stdout}${r.stderr}`)
-        }
-      }
-    })
-  }
-
-  it('reports all four files in one run when each is broken', () => {
-    const dir = freshConfig()
-    const edits: Record<ConfigName, Edit> = {
-      'app.yaml': replace(/^mode: paper$/m, 'mode: yolo'),
-      'policy.yaml': replace('  max_total_at_risk_pct: 25.0', '  max_total_at_risk_pc: 25.0'),
-      'universe.yaml': replace('HBAR-USD', 'hbar-usd'),
-      'signals.yaml': replace('  - type: rsi', '  - type: macd'),
-    }
-    const expected: Record<ConfigName, [string, Locate]> = {
-      'app.yaml': ['mode', key('mode')],
-      'policy.yaml': ['risk.max_total_at_risk_pc', key('max_total_at_risk_pc')],
-      'universe.yaml': ['tiers.tier3.symbols[9]', text('hbar-usd')],
-      'signals.yaml': ['signals[2].type', key('type', 3)],
-    }
-    const texts = Object.fromEntries(CONFIG_NAMES.map((name) => [name, editConfig(dir, name, edits[name])!]))
-
-    const {result, report} = validateJson(dir)
-    assert.equal(result.status, 1)
-    assert.deepEqual(report.files.map((f) => [path.basename(f.file), f.ok]), CONFIG_NAMES.map((n) => [n, false]))
-    assert.equal(report.issues.length, 4, describeIssues(report.issues))
-    for (const name of CONFIG_NAMES) {
-      const [issuePath, at] = expected[name]
-      const issue = report.issues.find((i) => path.basename(i.file) === name)
-      assert.ok(issue, `no issue for ${name}`)
-      assert.equal(issue.path, issuePath)
-      assert.equal(issue.line, at(texts[name]).line, issueLine(issue))
+  describe('through the CLI', () => {
+    for (const [file, name] of THROUGH_CLI) {
+      const row = ROWS.find((r) => r.file === file && r.name === name)
+      it(`${file}: ${name}`, () => {
+        assert.ok(row, `no row ${file}: ${name}`)
+        checkRow(row, validateThroughCli)
+      })
     }
 
-    const human = validateText(dir)
-    assert.equal(human.status, 1)
-    assertNoStackTrace(human)
-    const lines = human.stdout.split('\n')
-    for (const name of CONFIG_NAMES) {
-      const file = path.join(dir, name)
-      assert.equal(lines.filter((l) => l === `❌ ${file}`).length, 1, `one ❌ line for ${name}:\n${human.stdout}`)
-      assert.equal(lines.filter((l) => l.startsWith(`${file}:`)).length, 1, `one issue line for ${name}`)
-    }
-
-    assert.equal(lines.filter((l) => l.startsWith('✅')).length, 0)
-    assert.ok(lines.includes('❌ 4 problems in 4 files: bot will not start until they are fixed.'), human.stdout)
+    it('reports all four files in one run when each is broken', () => checkAllFourBroken(validateThroughCli))
   })
 })

@@ -2,8 +2,11 @@ import assert from 'node:assert/strict'
 import {cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {stripVTControlCharacters} from 'node:util'
 
 import type {ConfigIssue} from '../../src/lib/config/issues.js'
+import {validateConfig} from '../../src/lib/config/load.js'
+import {renderValidation} from '../../src/lib/config/report-text.js'
 import {type CliResult, ROOT, runCli, STACK_TRACE} from '../helpers/cli.js'
 
 export const CONFIG_NAMES = ['app.yaml', 'policy.yaml', 'universe.yaml', 'signals.yaml'] as const
@@ -151,3 +154,97 @@ export function issueLine(i: JsonIssue): string {
 }
 
 export const describeIssues = (issues: JsonIssue[]): string => issues.map((i) => `  ${issueLine(i)} [${i.code}]`).join('\n') || '  (none)'
+
+export type Env = Record<string, string | undefined>
+
+/** What `bot validate` reports on a config dir: the `--json` document and the human text, however it was run. */
+export interface Validated {
+  report: JsonReport
+  /** The human report as printed, without colour. */
+  human: string
+  /** Everything that was printed, to search for leaked secrets and stack traces. */
+  printed: string[]
+}
+
+/**
+ * The library behind `bot validate`, in this process: `env` over process.env as the CLI would see it, the
+ * report as `--json` prints it, and the human lines as the command renders them. Colour codes are stripped,
+ * as chalk may already be loaded in colour by whichever test imported it first.
+ */
+export function validateInProcess(dir: string, env: Env = {}): Validated {
+  const {ok, files, issues} = validateConfig(dir, {...process.env, ...env})
+  const report = JSON.parse(JSON.stringify({ok, files, issues})) as JsonReport
+  const lines = renderValidation({ok: files.every((f) => f.ok), files, issues, config: null})
+  const human = lines.map((l) => `${stripVTControlCharacters(l)}\n`).join('')
+  return {report, human, printed: [JSON.stringify(report), human]}
+}
+
+/** `bot validate` through the real CLI, `--json` and human: both must exit 1 with nothing on stderr and no stack trace. */
+export function validateThroughCli(dir: string, env: Env = {}): Validated {
+  const {result, report} = validateJson(dir, env)
+  const human = validateText(dir, env)
+  for (const r of [result, human]) {
+    assert.equal(r.status, 1, `exit status\n${r.stdout}${r.stderr}`)
+    assert.equal(r.stderr, '')
+    assertNoStackTrace(r)
+  }
+
+  assert.deepEqual(Object.keys(report).sort(), ['files', 'issues', 'ok'])
+  for (const issue of report.issues) assert.deepEqual(Object.keys(issue).sort(), ['code', 'column', 'file', 'line', 'message', 'path'])
+  return {report, human: human.stdout, printed: [result.stdout, result.stderr, human.stdout, human.stderr]}
+}
+
+/**
+ * One invalid configuration: the default config/ with one edit to one file. `at` derives the expected
+ * line:column of the issue from the edited text (null: the issue is about the whole file and has no position).
+ */
+export interface Row {
+  name: string
+  file: ConfigName
+  edit: Edit
+  path: string
+  code: string
+  message: string | RegExp
+  at: Locate | null
+  env?: Env
+  /** Text that must appear nowhere in the output (secrets from the environment). */
+  hidden?: string[]
+  /** Text the message must not contain. */
+  notInMessage?: string
+  /** The file the issue is reported in, when a cross-file rule reports it in the other file (default: `file`). */
+  issueFile?: ConfigName
+}
+
+/** Applies the row's edit to a fresh config, validates it with `validate`, and checks the one issue the row expects. */
+export function checkRow(row: Row, validate: (dir: string, env?: Env) => Validated): void {
+  const dir = freshConfig()
+  const edited = editConfig(dir, row.file, row.edit)
+  const expected = row.at && edited !== null ? row.at(edited) : null
+  const issueFile = row.issueFile ?? row.file
+
+  const {report, human, printed} = validate(dir, row.env)
+  assert.equal(report.ok, false)
+  assert.deepEqual(report.files.filter((f) => !f.ok).map((f) => path.basename(f.file)), [issueFile], `only ${issueFile} fails`)
+
+  const issue = report.issues.find((i) => i.path === row.path && i.code === row.code)
+  assert.ok(issue, `no ${row.code} issue at "${row.path}"; issues:\n${describeIssues(report.issues)}`)
+  assert.equal(issue.file, path.join(dir, issueFile))
+  assert.equal(issue.line, expected?.line ?? null, `line of ${issueLine(issue)}`)
+  assert.equal(issue.column, expected?.column ?? null, `column of ${issueLine(issue)}`)
+  if (typeof row.message === 'string') assert.ok(issue.message.includes(row.message), `message: ${issue.message}`)
+  else assert.match(issue.message, row.message)
+  if (row.notInMessage) assert.ok(!issue.message.includes(row.notInMessage), `message: ${issue.message}`)
+
+  const lines = human.split('\n')
+  const where = expected ? `${issue.file}:${expected.line}:` : `${issue.file}:`
+  const shown = lines.find((l) => l.startsWith(where) && l.includes(issue.message))
+  assert.ok(shown, `no line starting with ${where} for the issue in:\n${human}`)
+  assert.equal(shown, issueLine(issue))
+  if (row.path) assert.ok(shown.includes(` ${row.path}: `), shown)
+  assert.ok(lines.includes(`❌ ${issue.file}`), human)
+
+  for (const out of printed) {
+    assert.doesNotMatch(out, STACK_TRACE, `stack trace in:\n${out}`)
+    for (const secret of row.hidden ?? []) assert.ok(!out.includes(secret), `${secret} leaked:\n${out}`)
+  }
+}

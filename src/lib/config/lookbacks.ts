@@ -35,7 +35,7 @@ export function checkLookbacks(app: AppInput, signals: SignalsInput | undefined,
     if (durationMs(l.value) === null) continue
     const bars = barsOf(l.value, barMs)
     if (!Number.isInteger(bars)) report(l.file, l.path, `${l.value} is not a whole number of bars of ${tf}`, 'not_whole_bars')
-    else if (bars < l.min || bars > l.max) report(l.file, l.path, `${l.value} is ${bars} bars of ${tf}; expected ${l.min} to ${l.max}`, 'bars_out_of_range')
+    else if (bars < l.min || bars > l.max) report(l.file, l.path, `${l.value} is ${bars} bar${bars === 1 ? '' : 's'} of ${tf}; expected ${l.min} to ${l.max}`, 'bars_out_of_range')
   }
 
   for (const [i, s] of (signals?.signals ?? []).entries()) {
