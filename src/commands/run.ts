@@ -46,7 +46,7 @@ export default class Run extends BotCommand {
 
     try {
       const summary = await runBot({
-        configDir: flags['config-dir'], stateDir: flags['state-dir'], cycles: flags.cycles, intervalSeconds: flags.interval, live: flags.live, stop: stop.signal,
+        configDir: flags['config-dir'], stateDir: flags['state-dir'], cycles: flags.cycles, intervalSeconds: flags.interval, live: flags.live, stop: stop.signal, version: this.config.version,
         flush: () => out.drained(),
         alertLine: (line, severity) => json || print(severity === 'critical' ? chalk.red.bold(line) : severity === 'warning' ? chalk.yellow(line) : line),
         observe: (e: EngineEvent) => {

@@ -218,7 +218,7 @@ describe('drained', () => {
 describe('eventLevel', () => {
   const report = {
     cycle: 12, time: 0, equity: 10_000, cash: 9000, exposurePct: 10, exposureAfterPct: 12, capPct: 25, orders: 1, denied: 0, fills: 1,
-    halted: false, resumed: false, pnl: 0, eligible: 3, forced: 0, excluded: 1, audit: {entries: 4, hash: 'ab'.repeat(32)},
+    halted: false, resumed: false, pnl: 0, eligible: 3, forced: 0, excluded: 1, audit: {entries: 4, hash: 'ab'.repeat(32)}, positions: [], trimFailures: 0,
   }
   const cases: [EngineEvent | StepTimingEvent, LogLevel][] = [
     [{type: 'cycle', report}, 'info'],

@@ -123,7 +123,7 @@ describe('bot run on the bundled Coinbase data', function () {
     assert.equal(first.summary.cycles, 100)
     assert.equal(first.summary.stoppedBy, 'cycles')
     const rest = runJson(['--state-dir', dir])
-    assert.equal(rest.events[0].resumedFrom, 100)
+    assert.equal(rest.events.find((e) => e.type === 'start')?.resumedFrom, 100)
     assert.equal(rest.summary.cycles, clean.summary.cycles)
     assert.equal(rest.summary.equity, clean.summary.equity)
   })

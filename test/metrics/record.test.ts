@@ -21,6 +21,7 @@ function fresh(): {registry: Registry; m: Metrics} {
 const report: CycleReport = {
   cycle: 7, time: 1_700_000_000_000, equity: 50_000, cash: 40_000, exposurePct: 20, exposureAfterPct: 21, capPct: 25, orders: 1, denied: 1, fills: 1,
   halted: false, resumed: false, pnl: 12, eligible: 10, forced: 2, excluded: 3, audit: {entries: 40, hash: 'a'.repeat(64)},
+  positions: [{symbol: 'BTC-USD', tier: 'tier1', amount: 0.15, value: 6000}, {symbol: 'ETH-USD', tier: 'tier1', amount: 2, value: 4000}], trimFailures: 2,
 }
 
 describe('metrics recorder', function () {

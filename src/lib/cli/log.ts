@@ -125,6 +125,7 @@ export function eventLevel(event: EngineEvent | StepTimingEvent): LogLevel {
     case 'kill_switch': return event.active ? 'critical' : 'info'
     case 'notice': return event.level
     case 'alert': return event.status === 'resolved' ? 'info' : event.severity
+    case 'trim': return event.outcome === 'failed' ? 'warning' : 'info'
     case 'step_timing': return 'debug'
   }
 }

@@ -30,6 +30,11 @@ export function renderEvent(e: EngineEvent, verbose: boolean): string | null {
     case 'reconciled': return verbose ? chalk.gray(`   reconciled ${e.clientOrderId}: ${e.status} (${e.note})`) : null
     case 'kill_switch': return null // its alert says it
     case 'alert': return null // the console sink prints alerts (app.yaml alerts.sinks)
+    case 'trim': {
+      const sells = e.sells.map((x) => `${x.symbol} ${x.amount}`).join(', ') || 'nothing sellable'
+      const line = `   trim ${e.outcome}: exposure ${num(e.exposurePct, 1)}% > cap ${num(e.capPct, 1)}%, selling ${sells}${e.shortfall > 0 ? `; ${num(e.shortfall)} still over the target` : ''}${e.trimFailures > 0 ? ` (${e.trimFailures} failed in a row)` : ''}`
+      return e.outcome === 'failed' ? chalk.yellow(line) : line
+    }
     case 'notice': return e.level === 'critical' ? chalk.bgRed.white(` CRITICAL `) + ' ' + e.message : e.level === 'warning' ? chalk.yellow(e.message) : e.message
   }
 }

@@ -11,9 +11,10 @@ export async function raiseAlert(engine: Engine, alert: Alert): Promise<void> {
   publish(engine, report, alert.time)
 }
 
-export async function resolveAlert(engine: Engine, key: string, summary: string, time: number): Promise<void> {
+/** `code` names the resolution in events and the audit (e.g. TRIM_RESOLVED); default the alert's own code. */
+export async function resolveAlert(engine: Engine, key: string, summary: string, time: number, code?: string): Promise<void> {
   const report = await engine.alerts.resolve(key, summary, time)
-  if (report) publish(engine, report, time)
+  if (report) publish(engine, code ? {...report, code} : report, time)
 }
 
 function publish(engine: Engine, report: AlertReport, time: number): void {

@@ -39,4 +39,6 @@ export interface CycleAt {
   now: number
   /** Finishing a cycle whose plan was stored before a crash: its intents are sent, nothing is re-planned. */
   resumed: boolean
+  /** A loop cycle, or one of its steps run once by a command (`bot trim`: no strategy, only the trim). */
+  kind: 'loop' | 'trim'
 }

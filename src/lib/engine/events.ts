@@ -1,6 +1,8 @@
 import type {Delivery, Severity} from '../alerts/index.js'
 import type {Denial} from '../risk/checks.js'
 import type {AuditHead} from '../state/audit.js'
+import type {TrimCycleOutcome} from '../trim/escalation.js'
+import type {TrimSkip} from '../trim/plan.js'
 
 /** One line of `bot run` output: what a cycle did. */
 export interface CycleReport {
@@ -22,6 +24,10 @@ export interface CycleReport {
   eligible: number
   forced: number
   excluded: number
+  /** Holdings at the cycle's prices (quote currency); tier "(untiered)" for a coin in no tier. */
+  positions: {symbol: string; tier: string; amount: number; value: number}[]
+  /** Cycles in a row that needed a trim and got no sell out (see trim/escalation.ts). */
+  trimFailures: number
   /** The audit chain's head once this cycle is recorded: compare it later with the log to prove nothing was cut or rewritten. */
   audit: AuditHead
 }
@@ -34,6 +40,7 @@ export type EngineEvent =
   | {type: 'kill_switch'; cycle: number; active: boolean; cancelled: number}
   | {type: 'reconciled'; clientOrderId: string; status: string; note: string}
   | {type: 'notice'; level: 'info' | 'warning' | 'critical'; message: string}
+  | {type: 'trim'; cycle: number; outcome: TrimCycleOutcome; exposurePct: number; capPct: number; targetPct: number; excess: number; shortfall: number; sells: {symbol: string; tier: string; amount: number; value: number; reason: string}[]; skipped: TrimSkip[]; accepted: number; trimFailures: number}
   | {type: 'alert'; status: 'firing' | 'resolved'; severity: Severity; code: string; key: string; message: string; deliveries: Delivery[]}
 
 export type EngineObserver = (event: EngineEvent) => void

@@ -41,7 +41,8 @@ export interface VenueOptions {
  */
 export interface PreparedVenue {
   pairedFiles: string[]
-  open(run: StateRun): Promise<Venue>
+  /** `readOnly`: a look that writes nothing (a dry run beside a running bot). */
+  open(run: StateRun, options?: {readOnly?: boolean}): Promise<Venue>
 }
 
 /**
@@ -73,13 +74,13 @@ export function prepareVenue(config: BotConfig, options: VenueOptions): Prepared
   const day = (t: number) => new Date(t).toISOString().slice(0, 16)
   return {
     pairedFiles: [stateFile],
-    async open(run) {
+    async open(run, {readOnly = false} = {}) {
       const replay = new CandleReplay(data, {
         spreadBps: (s) => bps(sim.costs.spread_bps, s), fees: {makerBps: sim.fees_bps.maker, takerBps: sim.fees_bps.taker},
         warmupBars: sim.warmup_bars, resumeAt: run.lastCycleTime, paceMs: (options.intervalSeconds ?? 0) * 1000,
       })
       const identity = {market: fingerprint, marketSummary: `${data.symbols.length} symbols, ${day(first)} to ${day(last)}`, startBalances: JSON.stringify(Object.fromEntries(Object.entries(sim.start_balances).sort(([a], [b]) => (a < b ? -1 : 1))))}
-      const broker = SimBroker.open({market: replay, clock: replay.clock, settings: sim, quote: app.exchange.quote_currency, tierOf: (s) => tierOf.get(s), stateFile, identity, run})
+      const broker = SimBroker.open({market: replay, clock: replay.clock, settings: sim, quote: app.exchange.quote_currency, tierOf: (s) => tierOf.get(s), stateFile, identity, run, readOnly})
       return {
         market: replay,
         broker,

@@ -6,13 +6,16 @@ import {roomUnderCap} from '../risk/exposure.js'
 import type {Target} from '../signals/targets.js'
 import {floorToStep} from './amounts.js'
 
+/** Why an order is planned: a target's action, or a trim back under the exposure cap. */
+export type OrderAction = Target['action'] | 'trim'
+
 export interface PlannedOrder extends ProposedOrder {
-  action: Target['action']
+  action: OrderAction
   reason: string
 }
 
 export interface DeniedOrder extends ProposedOrder {
-  action: Target['action']
+  action: OrderAction
   denial: Denial
 }
 
@@ -49,22 +52,15 @@ export function planOrders(input: PlanInput): OrderPlan {
   const {portfolio, market, policy} = input
   const orders: PlannedOrder[] = []
   const denied: DeniedOrder[] = []
-  let atRisk = input.atRisk
-  let cashFree = portfolio.cashFree
-  const context = (o: ProposedOrder): RiskContext => ({
-    policy, now: market.time, equity: portfolio.equity, atRisk, cashFree,
-    positionValue: input.committed.get(o.symbol) ?? 0, positionCapPct: positionCapPct(policy, o.symbol, o.tier),
-    ordersThisCycle: orders.length, market: market.markets.get(o.symbol),
-    ticker: market.tickers.get(o.symbol), duplicateOf: duplicateOf(o, input), unpriced: portfolio.unpriced,
-    suspect: market.suspect.get(o.symbol) ?? null,
-  })
+  const room = {atRisk: input.atRisk, cashFree: portfolio.cashFree}
+  const context = (o: ProposedOrder) => riskContext(input, o, room, orders.length)
   const submit = (target: Target, order: ProposedOrder, fallback?: ProposedOrder) => {
     const denial = evaluateOrder(order, context(order))
     if (!denial) {
       orders.push({...order, action: target.action, reason: target.reason})
       if (order.side === 'buy') {
-        atRisk += order.amount * order.price
-        cashFree -= order.amount * order.price * (1 + market.markets.get(order.symbol)!.takerBps / 1e4)
+        room.atRisk += order.amount * order.price
+        room.cashFree -= order.amount * order.price * (1 + market.markets.get(order.symbol)!.takerBps / 1e4)
       }
 
       return
@@ -82,11 +78,40 @@ export function planOrders(input: PlanInput): OrderPlan {
 
   for (const target of input.targets) {
     if (target.action !== 'enter') continue
-    const buy = sizeBuy(target, input, atRisk, cashFree)
+    const buy = sizeBuy(target, input, room.atRisk, room.cashFree)
     if (buy) submit(target, buy.clipped, buy.clipped.amount * buy.clipped.price < policy.risk.min_order_notional ? buy.wanted : undefined)
   }
 
-  return {orders, denied, exposureAfterPct: portfolio.equity > 0 ? (atRisk / portfolio.equity) * 100 : 0}
+  return {orders, denied, exposureAfterPct: portfolio.equity > 0 ? (room.atRisk / portfolio.equity) * 100 : 0}
+}
+
+/** What the pre-trade checks see for `o`, given the room the orders planned before it have left. */
+function riskContext(input: PlanInput, o: ProposedOrder, room: {atRisk: number; cashFree: number}, ordersThisCycle: number): RiskContext {
+  const {market, portfolio, policy} = input
+  return {
+    policy, now: market.time, equity: portfolio.equity, atRisk: room.atRisk, cashFree: room.cashFree,
+    positionValue: input.committed.get(o.symbol) ?? 0, positionCapPct: positionCapPct(policy, o.symbol, o.tier),
+    ordersThisCycle, market: market.markets.get(o.symbol), ticker: market.tickers.get(o.symbol),
+    duplicateOf: duplicateOf(o, input), unpriced: portfolio.unpriced, suspect: market.suspect.get(o.symbol) ?? null,
+  }
+}
+
+/**
+ * A trim's sells added to a plan: each through the same pre-trade checks, after the plan's own orders (the
+ * order budget counts them all). Sells take no room, so what the plan left is unchanged. Pure.
+ */
+export function addTrimSells(plan: OrderPlan, sells: readonly {symbol: string; tier: string; amount: number; price: number; reason: string}[], input: PlanInput): OrderPlan {
+  const orders = [...plan.orders]
+  const denied = [...plan.denied]
+  const room = {atRisk: input.atRisk, cashFree: input.portfolio.cashFree}
+  for (const s of sells) {
+    const order: ProposedOrder = {symbol: s.symbol, tier: s.tier, side: 'sell', amount: s.amount, price: s.price}
+    const denial = evaluateOrder(order, riskContext(input, order, room, orders.length))
+    if (denial) denied.push({...order, action: 'trim', denial})
+    else orders.push({...order, action: 'trim', reason: s.reason})
+  }
+
+  return {...plan, orders, denied}
 }
 
 function sizeSell(target: Target, input: PlanInput): ProposedOrder | null {

@@ -100,9 +100,9 @@ export function setKillSwitch(m: Metrics | null, active: boolean): void {
 }
 
 /**
- * The engine's events as metrics: cycle figures, orders, denials and the kill switch. What the events do
- * not carry (cycle duration, positions, trims, converts, alerts, exchange calls) is recorded by the calls above
- * and by instrumentExchange.
+ * The engine's events as metrics: cycle figures and positions, orders, denials, trims, alerts and the kill
+ * switch. What the events do not carry (cycle duration, exchange calls) is recorded by the composition root
+ * and by instrument-exchange.ts.
  */
 export function metricsObserver(m: Metrics | null): EngineObserver {
   return (event: EngineEvent) => {
@@ -111,22 +111,23 @@ export function metricsObserver(m: Metrics | null): EngineObserver {
       case 'cycle': {
         const r = event.report
         recordCycle(m, {equity: r.equity, cash: r.cash, exposurePct: r.exposurePct, capPct: r.capPct, universe: {eligible: r.eligible, forced: r.forced, excluded: r.excluded}})
+        recordPositions(m, r.positions)
         setKillSwitch(m, r.halted)
+        m.trimFailuresInARow.set(r.trimFailures)
         break
       }
 
-      case 'order': {
-        recordOrder(m, event.side as Side, statusOutcome(event.status))
-        break
-      }
+      case 'order': return recordOrder(m, event.side as Side, statusOutcome(event.status))
+      case 'denied': return recordDenial(m, event.denial.code)
+      case 'kill_switch': return setKillSwitch(m, event.active)
+      case 'trim': return recordTrim(m, event.outcome === 'not_needed' ? 'succeeded' : event.outcome, event.trimFailures)
+      case 'alert': {
+        for (const d of event.deliveries) {
+          if (d.outcome === 'below_min_severity') continue
+          const outcome = d.outcome === 'failed' && d.error?.startsWith('timeout') ? 'timed_out' : d.outcome
+          recordAlert(m, event.severity, d.sink.split('#')[0] as AlertSinkType, outcome)
+        }
 
-      case 'denied': {
-        recordDenial(m, event.denial.code)
-        break
-      }
-
-      case 'kill_switch': {
-        setKillSwitch(m, event.active)
         break
       }
 
@@ -142,6 +143,7 @@ function statusOutcome(status: string): OrderOutcome {
     case 'open': return 'open'
     case 'canceled': return 'canceled'
     case 'rejected': return 'rejected'
+    case 'abandoned': return 'abandoned'
     default: return 'unknown'
   }
 }

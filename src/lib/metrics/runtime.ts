@@ -3,6 +3,7 @@ import {Registry} from 'prom-client'
 import type {AppConfig} from '../config/schema/app.js'
 import {type Exporter, type ExporterLog, startExporter} from './exporter.js'
 import {createMetrics, type Metrics} from './metrics.js'
+import {pushMetrics} from './push.js'
 import {type BotInfo, setBotInfo} from './record.js'
 
 export interface MetricsRuntime {
@@ -29,4 +30,22 @@ export async function startMetrics(settings: AppConfig['metrics'], options: {sta
   const metrics = createMetrics(registry)
   setBotInfo(metrics, options.info)
   return {metrics, exporter, warning: null, close: () => exporter.close()}
+}
+
+/**
+ * A one-shot command's metrics (bot trim, bot convert from cron): recorded into a registry of their own and
+ * pushed to the Pushgateway when the command ends. A failed push is a warning, never the command's failure.
+ */
+export function pushRegistry(url: string, command: string, info: BotInfo): {metrics: Metrics; warning: null; finish(): Promise<string | null>} {
+  const registry = new Registry()
+  const metrics = createMetrics(registry, {processMetrics: false})
+  setBotInfo(metrics, info)
+  return {
+    metrics,
+    warning: null,
+    async finish() {
+      const r = await pushMetrics({url, registry, command})
+      return r.pushed ? null : r.warning
+    },
+  }
 }

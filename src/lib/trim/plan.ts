@@ -90,11 +90,6 @@ export function planTrim(input: TrimInput): TrimPlan {
   return {needed: true, ...head, excess, sells: run.sells, skipped, shortfall, exposureAfterPct: exposurePct(run.atRisk, run.equity)}
 }
 
-/** A trim that was needed and plans no sell, or leaves part of the excess: the caller counts it as failed. */
-export function trimFailed(plan: TrimPlan): boolean {
-  return plan.needed && (plan.sells.length === 0 || plan.shortfall > 0)
-}
-
 function selectCandidates(input: TrimInput): {candidates: Candidate[]; skipped: TrimSkip[]} {
   const {market, portfolio, policy} = input
   const candidates: Candidate[] = []

@@ -1,4 +1,4 @@
-import {type OrderPlan, planOrders} from '../../execution/plan.js'
+import {type OrderPlan, type PlanInput, planOrders} from '../../execution/plan.js'
 import {openBuyNotional} from '../../risk/exposure.js'
 import {entryTargets, heldTargets, type Target} from '../../signals/targets.js'
 import {type EligibilityStatus, exclusionReason, selectUniverse, type Universe} from '../../universe/eligibility.js'
@@ -37,6 +37,8 @@ export function universe(engine: Engine, at: CycleAt, snap: Snapshot): Universe 
 export interface Decision {
   targets: Target[]
   plan: OrderPlan
+  /** What the plan was made from: later steps (the trim) check their orders against the same figures. */
+  input: PlanInput
 }
 
 /**
@@ -44,6 +46,20 @@ export interface Decision {
  * the symbols a decision needs are scored: the held ones, and the eligible ones only while a slot is free.
  */
 export async function decide(engine: Engine, at: CycleAt, snap: Snapshot, u: Universe): Promise<Decision> {
+  const input = planInput(engine, at, snap, [])
+  const score = (s: string) => engine.signals.score(s)
+  const targetInput = {universe: u, score, portfolio: snap.portfolio, committed: input.committed, tierOf: engine.tierOf, policy: input.policy, signals: engine.config.signals}
+  await feedSignals(engine, [...input.committed.keys()].filter((s) => engine.tierOf.has(s)))
+  const held = heldTargets(targetInput)
+  const slots = engine.config.signals.max_positions - held.kept
+  if (slots > 0) await feedSignals(engine, u.eligible.map((e) => e.symbol))
+  const targets = [...held.targets, ...entryTargets(targetInput, slots)]
+  const withTargets = {...input, targets}
+  return {targets, plan: planOrders(withTargets), input: withTargets}
+}
+
+/** The figures every order of a cycle is checked against: value committed per symbol, recent intents. */
+export function planInput(engine: Engine, at: CycleAt, snap: Snapshot, targets: Target[]): PlanInput {
   const {portfolio, market} = snap
   const committed = new Map<string, number>()
   for (const h of portfolio.holdings.values()) committed.set(h.symbol, h.value)
@@ -53,14 +69,7 @@ export async function decide(engine: Engine, at: CycleAt, snap: Snapshot, u: Uni
   }
 
   const policy = engine.config.policy
-  const input = {universe: u, score: (s: string) => engine.signals.score(s), portfolio, committed, tierOf: engine.tierOf, policy, signals: engine.config.signals}
-  await feedSignals(engine, [...committed.keys()].filter((s) => engine.tierOf.has(s)))
-  const held = heldTargets(input)
-  const slots = engine.config.signals.max_positions - held.kept
-  if (slots > 0) await feedSignals(engine, u.eligible.map((e) => e.symbol))
-  const targets = [...held.targets, ...entryTargets(input, slots)]
   const windowStart = at.now - policy.risk.duplicate_window_seconds * 1000
   const recentIntents = engine.store.recentOrders(windowStart).map((o) => ({clientOrderId: o.client_order_id, symbol: o.symbol, side: o.side, amount: o.amount, time: o.time}))
-  const plan = planOrders({targets, market, portfolio, committed, atRisk: snap.atRisk, policy, recentIntents})
-  return {targets, plan}
+  return {targets, market, portfolio, committed, atRisk: snap.atRisk, policy, recentIntents}
 }

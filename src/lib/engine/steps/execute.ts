@@ -57,18 +57,20 @@ export async function sendIntents(engine: Engine, at: CycleAt): Promise<number> 
   let fills = 0
   for (const row of store.cycleOrders(at.cycle)) {
     if (row.status !== 'intent') continue
+    const observe = (status: string, reason: string) => engine.observe({type: 'order', cycle: at.cycle, clientOrderId: row.client_order_id, symbol: row.symbol, side: row.side, amount: row.amount, price: row.price, status, reason})
     if (killSwitchOn(engine)) {
       store.transaction(() => {
         store.updateOrder({...row, status: 'abandoned', error: 'KILL_SWITCH'})
         store.audit.append(at.now, 'order_abandoned', {clientOrderId: row.client_order_id, symbol: row.symbol, side: row.side, was: 'intent', reason: 'KILL_SWITCH'})
       })
+      observe('abandoned', 'KILL_SWITCH')
       continue
     }
 
     try {
       const remote = await broker.createOrder({clientOrderId: row.client_order_id, symbol: row.symbol, side: row.side, type: row.type, amount: row.amount})
       fills += store.transaction(() => applyOrderState(store, row, remote, at.now))
-      engine.observe({type: 'order', cycle: at.cycle, clientOrderId: row.client_order_id, symbol: row.symbol, side: row.side, amount: row.amount, price: row.price, status: remote.status, reason: remote.reason ?? row.reason})
+      observe(remote.status, remote.reason ?? row.reason)
     } catch (error) {
       if (!(error instanceof ExchangeError) || error.kind === 'fatal') throw error
       if (error.kind === 'rejected') {
@@ -76,11 +78,13 @@ export async function sendIntents(engine: Engine, at: CycleAt): Promise<number> 
           store.updateOrder({...row, status: 'rejected', error: `${error.code}: ${error.message}`})
           store.audit.append(at.now, 'order_rejected', {clientOrderId: row.client_order_id, symbol: row.symbol, reason: error.code})
         })
+        observe('rejected', `${error.code}: ${error.message}`)
         continue
       }
 
       // Outcome unknown: never resend blindly; the next reconcile looks it up by client order id.
       store.transaction(() => store.updateOrder({...row, status: 'sent', error: `${error.code}: ${error.message}`}))
+      observe('unknown', `${error.code}: ${error.message}`)
       engine.observe({type: 'notice', level: 'warning', message: `order ${row.client_order_id} outcome unknown (${error.code}); will reconcile`})
     }
   }

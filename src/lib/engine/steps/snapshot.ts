@@ -23,17 +23,20 @@ export function historyBars(engine: Engine): number {
   return need + Math.max(10, Math.ceil(need / 4))
 }
 
-/** Step 3. Markets, balances, prices and open orders at one instant. */
-export async function snapshot(engine: Engine, at: CycleAt): Promise<Snapshot> {
+/**
+ * Step 3. Markets, balances, prices and open orders at one instant. `look` (a dry run) judges prices without
+ * recording anything, and adopts no holding.
+ */
+export async function snapshot(engine: Engine, at: CycleAt, mode: 'record' | 'look' = 'record'): Promise<Snapshot> {
   const {market, broker, config} = engine
   const [markets, raw, balances, openOrders] = [await market.markets(), await market.tickers(engine.symbols), await broker.balances(), await broker.openOrders()]
-  const {tickers, suspect} = guardPrices(engine, at, raw)
+  const {tickers, suspect} = mode === 'record' ? guardPrices(engine, at, raw) : peekPrices(engine, raw)
   const live = engine.store.liveOrders()
   const onBook = new Set(openOrders.map((o) => o.clientOrderId))
   // An order whose outcome is still unknown counts as on the book: it may fill, so it is committed risk.
   const unknown = live.filter((r) => r.status === 'sent' && !onBook.has(r.client_order_id)).map(asOpenOrder)
   const portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, [...openOrders, ...unknown])
-  adoptUnknownHoldings(engine, at, portfolio, new Set(live.map((o) => o.symbol)))
+  if (mode === 'record') adoptUnknownHoldings(engine, at, portfolio, new Set(live.map((o) => o.symbol)))
   return {market: {time: at.now, markets, tickers, suspect}, portfolio, atRisk: atRiskValue(portfolio, (s) => tickers.get(s)?.last)}
 }
 
@@ -64,6 +67,20 @@ function guardPrices(engine: Engine, at: CycleAt, tickers: Map<string, Ticker>):
     engine.store.transaction(() => {
       for (const {verdict, ...v} of verdicts) engine.store.audit.append(at.now, `price_${verdict}`, v)
     })
+  }
+
+  return {tickers, suspect}
+}
+
+/** The guard's view of the prices without moving it: for a look that must change nothing. */
+function peekPrices(engine: Engine, tickers: Map<string, Ticker>): {tickers: Map<string, Ticker>; suspect: Map<string, string>} {
+  const suspect = new Map<string, string>()
+  for (const [symbol, t] of tickers) {
+    const trusted = engine.prices.peek(symbol, t.last)
+    if (trusted === t.last) continue
+    const scale = trusted / t.last
+    tickers.set(symbol, {...t, last: trusted, bid: t.bid * scale, ask: t.ask * scale})
+    suspect.set(symbol, `price ${t.last} is far from the last good ${trusted} (max_bar_move_pct ${engine.config.policy.risk.max_bar_move_pct})`)
   }
 
   return {tickers, suspect}

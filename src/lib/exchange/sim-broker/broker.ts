@@ -20,6 +20,8 @@ export interface SimBrokerOptions {
   stateFile: string | null
   identity: SimIdentity
   run: SimRun
+  /** A look that changes nothing on disk (a dry run beside a running bot). */
+  readOnly?: boolean
 }
 
 /** A quote stays good this long on the venue's clock (a replay's clock stands still within a cycle). */
@@ -57,7 +59,7 @@ export class SimBroker implements Broker {
       balances: new Map(Object.entries(opts.settings.start_balances)),
       openOrders: [],
     }
-    const {store, snapshot} = openSimStore(opts.stateFile, opts.identity, initial, opts.run)
+    const {store, snapshot} = openSimStore(opts.stateFile, opts.identity, initial, opts.run, opts.readOnly)
     const book = new OrderBook(snapshot, store, splitSymbol)
     return new SimBroker(opts, store, {counters: {...snapshot.counters}, book})
   }

@@ -106,14 +106,33 @@ CREATE TABLE IF NOT EXISTS sim_converts (quote_id TEXT PRIMARY KEY, body TEXT NO
 
 type Db = Database.Database
 
-function sqliteStore(db: Db): SimStore {
+function sqliteStore(db: Db, writable = true): SimStore {
   const p = (sql: string) => db.prepare(sql)
+  if (!writable) return lookups(db, p)
   const counters = p('UPDATE sim_counters SET rng = @rng, order_seq = @orderSeq, quote_seq = @quoteSeq WHERE id = 1')
   const balance = p('INSERT OR REPLACE INTO sim_balances (currency, total) VALUES (?, ?)')
   const order = p('INSERT OR REPLACE INTO sim_orders (seq, id, client_order_id, symbol, status, created_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)')
   const fill = p('INSERT INTO sim_fills (seq, body) VALUES (?, ?)')
   const quote = p('INSERT OR REPLACE INTO sim_quotes (id, body) VALUES (?, ?)')
   const convert = p('INSERT INTO sim_converts (quote_id, body) VALUES (?, ?)')
+  // One wrapper for all transactions: db.transaction() is too costly to build on every call.
+  const run = db.transaction((fn: () => unknown) => fn())
+  return {
+    ...lookups(db, p),
+    tx: <T>(fn: () => T): T => run(fn) as T,
+    saveCounters: (c) => counters.run(c),
+    saveBalance: (cur, total) => balance.run(cur, total),
+    saveOrder: (o) => order.run(o.seq, o.id, o.clientOrderId, o.symbol, o.status, o.createdAt, JSON.stringify(o)),
+    saveFill: (f) => fill.run(f.seq, JSON.stringify(f)),
+    saveQuote: (q) => quote.run(q.id, JSON.stringify(q)),
+    saveConvert: (r) => convert.run(r.quoteId, JSON.stringify(r)),
+  }
+}
+
+type Lookups = Omit<SimStore, 'tx' | 'saveCounters' | 'saveBalance' | 'saveOrder' | 'saveFill' | 'saveQuote' | 'saveConvert'>
+
+/** Reads from the file; the writes do nothing (a read-only look: what changes stays in the broker's memory). */
+function lookups(db: Db, p: (sql: string) => Database.Statement): SimStore {
   const byId = p('SELECT body FROM sim_orders WHERE id = ?').pluck()
   const byClientId = p('SELECT body FROM sim_orders WHERE client_order_id = ?').pluck()
   const recent = p('SELECT body FROM sim_orders WHERE symbol = ? AND created_at >= ? ORDER BY seq').pluck()
@@ -122,16 +141,8 @@ function sqliteStore(db: Db): SimStore {
   const quoteById = p('SELECT body FROM sim_quotes WHERE id = ?').pluck()
   const convertById = p('SELECT body FROM sim_converts WHERE quote_id = ?').pluck()
   const parse = <T>(body: unknown): T | undefined => (typeof body === 'string' ? (JSON.parse(body) as T) : undefined)
-  // One wrapper for all transactions: db.transaction() is too costly to build on every call.
-  const run = db.transaction((fn: () => unknown) => fn())
-  return {
-    tx: <T>(fn: () => T): T => run(fn) as T,
-    saveCounters: (c) => counters.run(c),
-    saveBalance: (cur, total) => balance.run(cur, total),
-    saveOrder: (o) => order.run(o.seq, o.id, o.clientOrderId, o.symbol, o.status, o.createdAt, JSON.stringify(o)),
-    saveFill: (f) => fill.run(f.seq, JSON.stringify(f)),
-    saveQuote: (q) => quote.run(q.id, JSON.stringify(q)),
-    saveConvert: (r) => convert.run(r.quoteId, JSON.stringify(r)),
+  const nothing = () => {}
+  const found: Lookups = {
     order: (id) => parse(byId.get(id)),
     orderByClientId: (cid) => parse(byClientId.get(cid)),
     recentOrders: (symbol, since) => recent.all(symbol, since).map((b) => parse<SimOrder>(b)!),
@@ -141,6 +152,7 @@ function sqliteStore(db: Db): SimStore {
     convert: (id) => parse(convertById.get(id)),
     close: () => db.close(),
   }
+  return {...found, tx: (fn) => fn(), saveCounters: nothing, saveBalance: nothing, saveOrder: nothing, saveFill: nothing, saveQuote: nothing, saveConvert: nothing}
 }
 
 function readSnapshot(db: Db): SimSnapshot {
@@ -209,8 +221,9 @@ function present(file: string): boolean {
  * `initial` or resumed from what it holds. Refused, with the file left as it was, when it belongs to another
  * run, market or start balances, or when bot.sqlite has history but the file is gone.
  */
-export function openSimStore(file: string | null, identity: SimIdentity, initial: SimSnapshot, run: SimRun): {store: SimStore; snapshot: SimSnapshot; resumed: boolean} {
+export function openSimStore(file: string | null, identity: SimIdentity, initial: SimSnapshot, run: SimRun, readOnly = false): {store: SimStore; snapshot: SimSnapshot; resumed: boolean} {
   if (file === null) return {store: memoryStore(), snapshot: initial, resumed: false}
+  if (readOnly) return openReadOnly(file, identity, initial)
   const missing = (what: string) => new BotError(`${file} ${what} but bot.sqlite in ${path.dirname(file)} holds a run: they belong together; restore the sim file, or delete bot.sqlite too to start over`, 'STATE_MISMATCH')
   if (!present(file) && run.hasHistory) throw missing('is missing')
   const db = openDb(file, !run.hasHistory)
@@ -227,6 +240,21 @@ export function openSimStore(file: string | null, identity: SimIdentity, initial
     // New, or created but never initialized: a start cut short by a crash.
     initFile(db, identity, initial, run)
     return {store: sqliteStore(db), snapshot: initial, resumed: false}
+  } catch (error) {
+    db.close()
+    if (error instanceof BotError) throw error
+    throw new BotError(`cannot read sim state ${file}: ${(error as Error).message}`, 'SIM_STATE_UNREADABLE')
+  }
+}
+
+/** A dry run's look at the account (or at a new one, when there is no file yet); writes stay in memory. */
+function openReadOnly(file: string, identity: SimIdentity, initial: SimSnapshot): {store: SimStore; snapshot: SimSnapshot; resumed: boolean} {
+  if (!present(file)) return {store: memoryStore(), snapshot: initial, resumed: false}
+  const db = new Database(file, {readonly: true, fileMustExist: true})
+  try {
+    const meta = new Map((db.prepare('SELECT key, value FROM sim_meta').all() as {key: string; value: string}[]).map((r) => [r.key, r.value]))
+    checkFile(db, file, identity, {id: meta.get('run_id') ?? '', hasHistory: true})
+    return {store: sqliteStore(db, false), snapshot: readSnapshot(db), resumed: true}
   } catch (error) {
     db.close()
     if (error instanceof BotError) throw error
