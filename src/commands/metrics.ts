@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BotCommand} from '../lib/cli/bot-command.js'
+import {humanLogger, logLines} from '../lib/cli/human.js'
 import {requireValidConfig} from '../lib/config/index.js'
 import {renderMetricsSummary} from '../lib/metrics/report-text.js'
 import {readRunningBot} from '../lib/metrics/scrape.js'
@@ -22,7 +23,12 @@ export default class Metrics extends BotCommand {
     const config = requireValidConfig(flags['config-dir'])
     const {text, summary} = await readRunningBot(flags['state-dir'] ?? config.app.state.dir)
     if (flags.raw) process.stdout.write(text)
-    else if (!this.jsonEnabled()) for (const line of renderMetricsSummary(summary)) this.log(line)
+    else if (!this.jsonEnabled()) {
+      const log = humanLogger(config)
+      logLines(log, 'info', renderMetricsSummary(summary))
+      await log.drained()
+    }
+
     return summary
   }
 }

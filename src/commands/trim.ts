@@ -1,7 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {BotCommand} from '../lib/cli/bot-command.js'
+import {humanLogger, logLines} from '../lib/cli/human.js'
 import {renderTrim} from '../lib/cli/render-trim.js'
+import {requireValidConfig} from '../lib/config/index.js'
 import {type TrimResult, trimOnce} from '../lib/engine/trim-once.js'
 import {ExitCode} from '../lib/errors.js'
 
@@ -16,9 +18,14 @@ export default class Trim extends BotCommand {
 
   async run(): Promise<TrimResult> {
     const {flags} = await this.parse(Trim)
-    const result = await trimOnce({configDir: flags['config-dir'], stateDir: flags['state-dir'], dryRun: flags['dry-run'], version: this.config.version, observe: () => {}})
-    if (!this.jsonEnabled()) for (const line of renderTrim(result)) this.log(line)
-    if (result.exposureAfterPct > result.capPct) process.exitCode = ExitCode.Failed
+    const config = requireValidConfig(flags['config-dir'])
+    const log = humanLogger(config)
+    const result = await trimOnce({config, configDir: flags['config-dir'], stateDir: flags['state-dir'], dryRun: flags['dry-run'], version: this.config.version, observe: () => {}, alertLine: (line, severity) => log.log(severity, line)})
+    const over = result.exposureAfterPct > result.capPct
+    // Still over the cap needs a person (stderr, and a cron mail even at logging.level warning); the rest is a report.
+    if (!this.jsonEnabled()) logLines(log, over ? 'warning' : 'info', renderTrim(result))
+    await log.drained()
+    if (over) process.exitCode = ExitCode.Failed
     return result
   }
 }

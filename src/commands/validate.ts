@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BotCommand} from '../lib/cli/bot-command.js'
-import {renderValidation} from '../lib/config/report-text.js'
+import {humanLogger, logLines} from '../lib/cli/human.js'
+import {leveledValidation} from '../lib/config/report-text.js'
 import {ExitCode} from '../lib/errors.js'
 import {type PreflightReport, preflight} from '../lib/preflight.js'
 import {renderStateVerification} from '../lib/state/report-text.js'
@@ -30,15 +31,17 @@ export default class Validate extends BotCommand {
     if (flags.schema) {
       const {writeJsonSchemas} = await import('../lib/config/json-schema.js') // only this flag pays for it
       const schemas = writeJsonSchemas(flags.schema)
-      if (!this.jsonEnabled()) for (const file of schemas) this.log(`wrote ${file}`)
+      if (!this.jsonEnabled()) logLines(humanLogger(null), 'info', schemas.map((file) => `wrote ${file}`))
       return {schemas}
     }
 
     const auditHead = flags['audit-head'] === undefined ? undefined : parseAuditHead(flags['audit-head'])
-    const report = await preflight(flags['config-dir'], {stateDir: flags['state-dir'], auditHead})
+    const {report, config} = await preflight(flags['config-dir'], {stateDir: flags['state-dir'], auditHead})
     if (!this.jsonEnabled()) {
-      for (const line of renderValidation({...report, ok: report.files.every((f) => f.ok), config: null})) this.log(line)
-      if (report.state) for (const line of renderStateVerification(report.state)) this.log(line)
+      const log = humanLogger(config)
+      for (const [level, line] of leveledValidation({...report, ok: report.files.every((f) => f.ok), config: null})) log.log(level, line)
+      if (report.state) logLines(log, report.state.ok ? 'info' : 'error', renderStateVerification(report.state))
+      await log.drained()
     }
 
     if (!report.ok) process.exitCode = ExitCode.Failed

@@ -16,12 +16,18 @@ export interface PreflightReport extends Omit<ValidationReport, 'config'> {
   state?: StateVerification
 }
 
+/** The report, and the configuration when it is valid (for the command's output settings; never printed). */
+export interface Preflight {
+  report: PreflightReport
+  config: ValidationReport['config']
+}
+
 /** `bot validate`: the config files, and with a state dir, the proof in its audit log. */
-export async function preflight(configDir: string, options: PreflightOptions = {}): Promise<PreflightReport> {
+export async function preflight(configDir: string, options: PreflightOptions = {}): Promise<Preflight> {
   const env = options.env ?? process.env
   const {config, ...report} = validateConfig(configDir, env)
-  if (!config || options.stateDir === undefined) return report
+  if (!config || options.stateDir === undefined) return {report, config}
   const key = auditKeyFrom(config.app.state.audit_key_env, env)
   const state = await verifyStateDir(options.stateDir, key, options.auditHead ?? null)
-  return {...report, ok: report.ok && state.ok, state}
+  return {report: {...report, ok: report.ok && state.ok, state}, config}
 }

@@ -179,19 +179,24 @@ export function validateInProcess(dir: string, env: Env = {}): Validated {
   return {report, human, printed: [JSON.stringify(report), human]}
 }
 
-/** `bot validate` through the real CLI, `--json` and human: both must exit 1 with nothing on stderr and no stack trace. */
+/**
+ * `bot validate` through the real CLI, `--json` and human: both exit 1 with no stack trace; --json prints only
+ * JSON on stdout; the human form puts what is wrong on stderr (❌ lines, problems, the verdict), the rest on stdout.
+ */
 export function validateThroughCli(dir: string, env: Env = {}): Validated {
   const {result, report} = validateJson(dir, env)
   const human = validateText(dir, env)
   for (const r of [result, human]) {
     assert.equal(r.status, 1, `exit status\n${r.stdout}${r.stderr}`)
-    assert.equal(r.stderr, '')
     assertNoStackTrace(r)
   }
 
+  assert.equal(result.stderr, '')
+  assert.ok(!human.stdout.includes('❌'), `what is wrong goes to stderr:\n${human.stdout}`)
+  assert.match(human.stderr, /^❌ \d+ problems? in \d+ files?: bot will not start/m)
   assert.deepEqual(Object.keys(report).sort(), ['files', 'issues', 'ok'])
   for (const issue of report.issues) assert.deepEqual(Object.keys(issue).sort(), ['code', 'column', 'file', 'line', 'message', 'path'])
-  return {report, human: human.stdout, printed: [result.stdout, result.stderr, human.stdout, human.stderr]}
+  return {report, human: `${human.stdout}${human.stderr}`, printed: [result.stdout, result.stderr, human.rawStdout, human.rawStderr]}
 }
 
 /**

@@ -114,8 +114,8 @@ describe('bot run refuses bad input with one clear line', function () {
     symlinkSync(loop, loop)
     const r = runCli(['validate', '--config-dir', loop])
     assert.equal(r.status, 1)
-    assert.match(r.stdout, /app\.yaml: cannot read file: too many levels of symbolic links/)
-    assert.doesNotMatch(r.stdout, /file not found/)
+    assert.match(r.stderr, /app\.yaml: cannot read file: too many levels of symbolic links/)
+    assert.doesNotMatch(r.stdout + r.stderr, /file not found/)
   })
 
   it('a state dir bot may not write is one line naming it and the cause (EACCES), not a bug', () => {

@@ -4,7 +4,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {type RunningExporter, startExporter} from '../../src/lib/metrics/exporter.js'
-import {ROOT, STACK_TRACE} from '../helpers/cli.js'
+import {ROOT, STACK_TRACE, withoutPrefixes} from '../helpers/cli.js'
 import {freePort} from '../helpers/daemons.js'
 import {configCopy, tempDir} from '../helpers/fixtures.js'
 import {captureLog, populatedMetrics} from './support.js'
@@ -19,7 +19,7 @@ function botMetrics(args: string[]): Promise<{status: number | null; stdout: str
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
     child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (status) => resolve({status, stdout, stderr}))
+    child.on('close', (status) => resolve({status, stdout: withoutPrefixes(stdout), stderr: withoutPrefixes(stderr)}))
   })
 }
 

@@ -2,6 +2,7 @@ import {Command, Flags, Interfaces} from '@oclif/core'
 
 import {BotError, ExitCode} from '../errors.js'
 import {causeOf, isSystemError} from '../files.js'
+import {createLogger} from './log.js'
 
 // oclif's own shapes for parsed flags and args (not exported by name).
 type FlagOutput = {[name: string]: any} // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -40,9 +41,12 @@ export abstract class BotCommand extends Command {
     if (this.jsonEnabled()) {
       this.logJson({ok: false, error: {code, message, details: known?.details ?? []}})
     } else {
-      for (const line of known?.details ?? []) process.stderr.write(`${line}\n`)
-      process.stderr.write(`Error: ${message}\n`)
-      if (!known && exitCode !== ExitCode.Usage) process.stderr.write('(this is a bug in bot; set DEBUG=bot* for details)\n')
+      // Through the logger: off a terminal, each line gets its time and level like every other line.
+      const log = createLogger({level: 'error', stdout: process.stdout, stderr: process.stderr})
+      for (const line of known?.details ?? []) log.log('error', line)
+      log.log('error', `Error: ${message}`)
+      if (!known && exitCode !== ExitCode.Usage) log.log('error', '(this is a bug in bot; set DEBUG=bot* for details)')
+      await log.drained()
     }
 
     if (process.env.DEBUG && !known) process.stderr.write(`${err.stack}\n`)

@@ -15,8 +15,8 @@ export function renderCycle(r: CycleReport): string {
   return `#${String(r.cycle).padEnd(4)} ${time(r.time)}  equity ${num(r.equity)}  exposure ${over ? chalk.red(exposure) : exposure}  orders ${r.orders}  denied ${r.denied}  fills ${r.fills}  P&L ${pnl}${flags}`
 }
 
-/** Lines for the events a person wants to see as they happen; routine ones (order sent, reconciled) only with --verbose. */
-export function renderEvent(e: EngineEvent, verbose: boolean): string | null {
+/** One human line per event (its level is cli/log.ts eventLevel); null for events that another line already says. */
+export function renderEvent(e: EngineEvent): string | null {
   switch (e.type) {
     case 'cycle': return renderCycle(e.report)
     case 'universe': {
@@ -25,9 +25,9 @@ export function renderEvent(e: EngineEvent, verbose: boolean): string | null {
       return colour(`   ${mark} ${e.symbol} ${e.status === 'forced' ? 'bypasses liquidity checks' : e.reason}`)
     }
 
-    case 'denied': return verbose ? chalk.yellow(`   denied ${e.side} ${e.symbol}: ${e.denial.code} ${e.denial.message}`) : null
-    case 'order': return verbose ? `   ${e.side} ${e.amount} ${e.symbol} ~${Number(e.price.toPrecision(8))} ${e.status} (${e.reason})` : null
-    case 'reconciled': return verbose ? chalk.gray(`   reconciled ${e.clientOrderId}: ${e.status} (${e.note})`) : null
+    case 'denied': return chalk.yellow(`   denied ${e.side} ${e.symbol}: ${e.denial.code} ${e.denial.message}`)
+    case 'order': return `   ${e.side} ${e.amount} ${e.symbol} ~${Number(e.price.toPrecision(8))} ${e.status} (${e.reason})`
+    case 'reconciled': return chalk.gray(`   reconciled ${e.clientOrderId}: ${e.status} (${e.note})`)
     case 'kill_switch': return null // its alert says it
     case 'alert': return null // the console sink prints alerts (app.yaml alerts.sinks)
     case 'trim': {

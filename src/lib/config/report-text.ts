@@ -5,9 +5,14 @@ import type {ValidationReport} from './load.js'
 
 /** The human report: one line per file, every problem, then a one-line verdict. */
 export function renderValidation(report: ValidationReport): string[] {
-  const lines = report.files.map((f) => (f.ok ? `${chalk.green('✅')} ${f.file}` : `${chalk.red('❌')} ${f.file}`))
-  if (report.issues.length > 0) lines.push('', ...report.issues.map((i) => chalk.red(formatIssue(i))))
-  lines.push('', verdict(report))
+  return leveledValidation(report).map(([, line]) => line)
+}
+
+/** The same lines with their level: what is wrong is an error (stderr), the rest info. */
+export function leveledValidation(report: ValidationReport): ['info' | 'error', string][] {
+  const lines: ['info' | 'error', string][] = report.files.map((f) => (f.ok ? ['info', `${chalk.green('✅')} ${f.file}`] : ['error', `${chalk.red('❌')} ${f.file}`]))
+  if (report.issues.length > 0) lines.push(['error', ''], ...report.issues.map((i): ['error', string] => ['error', chalk.red(formatIssue(i))]))
+  lines.push([report.ok ? 'info' : 'error', ''], [report.ok ? 'info' : 'error', verdict(report)])
   return lines
 }
 

@@ -29,6 +29,8 @@ export interface Engine {
   /** Write-through cache of each symbol's last audited eligibility. */
   eligibility: Map<string, string>
   alerts: AlertService
+  /** Hears each cycle step's duration (debug output); never part of the event stream. */
+  timing: (cycle: number, step: string, ms: number) => void
   /** Where each completed cycle publishes the audit chain's head. */
   auditHead: AuditHeadFile
 }

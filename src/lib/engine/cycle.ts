@@ -14,19 +14,30 @@ import {judgeTrim, trim} from './steps/trim.js'
  * waits on the exchange. `bot trim` runs the same cycle with kind 'trim': no universe, no strategy.
  */
 export async function runCycle(engine: Engine, at: CycleAt): Promise<CycleReport> {
-  const halted = await checkKillSwitch(engine, at) //                        1. kill switch
-  let fills = await reconcile(engine, at) //                                  2. reconcile orders by client order id
-  const snap = await snapshot(engine, at) //                                  3. balances, prices, open orders
-  const eligible = at.kind === 'loop' ? universe(engine, at, snap) : null //  4. eligible symbols
-  const act = !at.resumed && !halted
-  const decision = act && eligible ? await decide(engine, at, snap, eligible) : null // 5-6. signals -> targets -> risk-checked plan
-  const trimmed = act ? await trim(engine, at, snap, decision) : null //      7. auto-trim back under the cap
+  const step = stepTimer(engine, at)
+  const act = !at.resumed
+  const halted = await step('kill switch', () => checkKillSwitch(engine, at)) //                           1
+  let fills = await step('reconcile', () => reconcile(engine, at)) //                                      2
+  const snap = await step('snapshot', () => snapshot(engine, at)) //                                        3
+  const eligible = at.kind === 'loop' ? await step('universe', () => universe(engine, at, snap)) : null //  4
+  const decision = act && !halted && eligible ? await step('decide', () => decide(engine, at, snap, eligible)) : null // 5-6
+  const trimmed = act && !halted ? await step('trim', () => trim(engine, at, snap, decision)) : null //      7
   const plan = trimmed?.plan ?? null
-  const planStored = at.resumed || commitPlan(engine, at, snap, plan) //      8a. write-ahead intents
-  fills += await sendIntents(engine, at) //                                   8b. execute
-  const trimFailures = trimmed ? await judgeTrim(engine, at, trimmed.trim) : engine.store.counter('trim_failures') // 7b. escalation
-  const report = record(engine, at, {snap, universe: eligible, plan, planStored, halted, fills, trimFailures}) // 9. persist, audit, report
+  const planStored = at.resumed || (await step('write-ahead', () => commitPlan(engine, at, snap, plan))) // 8a
+  fills += await step('execute', () => sendIntents(engine, at)) //                                         8b
+  const trimFailures = trimmed ? await step('escalate', () => judgeTrim(engine, at, trimmed.trim)) : engine.store.counter('trim_failures') // 7b
+  const report = await step('record', () => record(engine, at, {snap, universe: eligible, plan, planStored, halted, fills, trimFailures})) // 9
   engine.auditHead.write(report.audit, at.now)
   engine.observe({type: 'cycle', report}) // only once it is durable
   return report
+}
+
+/** Runs a step and tells `engine.timing` how long it took (debug output; never the event stream). */
+function stepTimer(engine: Engine, at: CycleAt) {
+  return async <T>(name: string, run: () => T | Promise<T>): Promise<T> => {
+    const started = performance.now()
+    const result = await run()
+    engine.timing(at.cycle, name, performance.now() - started)
+    return result
+  }
 }

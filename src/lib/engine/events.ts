@@ -41,6 +41,6 @@ export type EngineEvent =
   | {type: 'reconciled'; clientOrderId: string; status: string; note: string}
   | {type: 'notice'; level: 'info' | 'warning' | 'critical'; message: string}
   | {type: 'trim'; cycle: number; outcome: TrimCycleOutcome; exposurePct: number; capPct: number; targetPct: number; excess: number; shortfall: number; sells: {symbol: string; tier: string; amount: number; value: number; reason: string}[]; skipped: TrimSkip[]; accepted: number; trimFailures: number}
-  | {type: 'alert'; status: 'firing' | 'resolved'; severity: Severity; code: string; key: string; message: string; deliveries: Delivery[]}
+  | {type: 'alert'; status: 'firing' | 'resolved'; severity: Severity; code: string; key: string; message: string; deliveries: Omit<Delivery, 'ms'>[]}
 
 export type EngineObserver = (event: EngineEvent) => void

@@ -32,6 +32,8 @@ export type OpenMode = 'run' | 'once' | 'preview'
 
 export interface OpenOptions {
   configDir: string
+  /** The configuration, when the command already validated it (the pre-flight runs once). */
+  config?: BotConfig
   /** Overrides app.yaml state.dir. */
   stateDir?: string
   intervalSeconds?: number
@@ -45,6 +47,8 @@ export interface OpenOptions {
   version?: string
   /** The one-shot command (trim, convert) for the Pushgateway's grouping label. */
   command?: string
+  /** Each cycle step's duration, for debug output (never an event: timings would make the JSON differ run to run). */
+  timing?: (cycle: number, step: string, ms: number) => void
 }
 
 export interface OpenedEngine {
@@ -71,7 +75,7 @@ interface Metering {
  * released.
  */
 export async function openEngine(options: OpenOptions, mode: OpenMode): Promise<OpenedEngine> {
-  const config = requireValidConfig(options.configDir)
+  const config = options.config ?? requireValidConfig(options.configDir)
   const env = options.env ?? process.env
   const stateDir = options.stateDir ?? config.app.state.dir
   const prepared = prepareVenue(config, {stateDir, intervalSeconds: options.intervalSeconds, live: options.live ?? false})
@@ -117,7 +121,7 @@ export async function openEngine(options: OpenOptions, mode: OpenMode): Promise<
     })
     const observe = combine(options.observe, metricsObserver(meter.metrics))
     if (mode !== 'preview') auditHead.write(store.audit.current(), venue.clock.now())
-    const engine = await createEngine(config, stateDir, {...venue, market: instrumentMarketData(venue.market, meter.metrics), broker: instrumentBroker(venue.broker, meter.metrics)}, {store, auditHead, alerts, observe})
+    const engine = await createEngine(config, stateDir, {...venue, market: instrumentMarketData(venue.market, meter.metrics), broker: instrumentBroker(venue.broker, meter.metrics)}, {store, auditHead, alerts, observe, timing: options.timing})
     if (meter.warning) await raiseAlert(engine, {code: 'EXPORTER_DISABLED', severity: 'warning', time: venue.clock.now(), summary: meter.warning, action: 'free one of the ports or set metrics.port / port_retries in app.yaml; bot keeps trading without metrics'})
     return {
       engine, venue, config, stateDir,
@@ -169,6 +173,7 @@ interface Parts {
   auditHead: AuditHeadFile
   alerts: AlertService
   observe: EngineObserver
+  timing?: OpenOptions['timing']
 }
 
 async function createEngine(config: BotConfig, stateDir: string, venue: Venue, parts: Parts): Promise<Engine> {
@@ -188,7 +193,7 @@ async function createEngine(config: BotConfig, stateDir: string, venue: Venue, p
     config, stateDir, market: venue.market, broker: venue.broker, clock: venue.clock, store,
     signals: new SignalBook(config.signals, new PriceGuard(maxMove)), prices: new PriceGuard(maxMove),
     symbols, tierOf, idPrefix, benchmark: symbols.includes(btc) ? btc : symbols[0] ?? null,
-    observe: parts.observe, eligibility, auditHead: parts.auditHead, alerts: parts.alerts,
+    observe: parts.observe, eligibility, auditHead: parts.auditHead, alerts: parts.alerts, timing: parts.timing ?? (() => {}),
   }
   await warmUp(engine)
   return engine
