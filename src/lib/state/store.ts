@@ -56,7 +56,11 @@ interface Cache {
   /** undefined = not read yet. */
   lastCycle?: CycleRow | null
   positions?: Map<string, Position>
+  /** Orders with a live status, by client order id, in insertion (cycle, leg) order. */
+  live?: Map<string, OrderRow>
 }
+
+const LIVE = new Set<OrderRowStatus>(['intent', 'sent', 'open'])
 
 const emptyCache = (): Cache => ({meta: new Map(), counters: new Map()})
 
@@ -170,16 +174,25 @@ export class StateStore {
 
   insertOrder(row: Omit<OrderRow, 'exchange_order_id' | 'filled' | 'average_price' | 'fee' | 'error'>): void {
     this.s.insertOrder.run(row)
+    this.trackLive({...row, exchange_order_id: null, filled: 0, average_price: null, fee: 0, error: null})
   }
 
   updateOrder(row: OrderRow): void {
     this.s.updateOrder.run(row)
+    this.trackLive(row)
   }
 
-
-  /** Orders that may still change: intents not yet confirmed, sent and open orders. */
+  /** Orders that may still change: intents not yet confirmed, sent and open orders (in cycle, leg order). */
   liveOrders(): OrderRow[] {
-    return this.s.liveOrders.all() as OrderRow[]
+    this.cache.live ??= new Map((this.s.liveOrders.all() as OrderRow[]).map((o) => [o.client_order_id, o]))
+    return [...this.cache.live.values()]
+  }
+
+  /** Keeps the live-orders cache in step with a write: read every cycle, changed only when orders do. */
+  private trackLive(row: OrderRow): void {
+    if (!this.cache.live) return
+    if (LIVE.has(row.status)) this.cache.live.set(row.client_order_id, {...row})
+    else this.cache.live.delete(row.client_order_id)
   }
 
   cycleOrders(cycle: number): OrderRow[] {

@@ -55,8 +55,8 @@ export function observeDenials(engine: Engine, at: CycleAt, plan: OrderPlan | nu
 export async function sendIntents(engine: Engine, at: CycleAt): Promise<number> {
   const {store, broker} = engine
   let fills = 0
-  for (const row of store.cycleOrders(at.cycle)) {
-    if (row.status !== 'intent') continue
+  for (const row of store.liveOrders()) {
+    if (row.status !== 'intent' || row.cycle !== at.cycle) continue
     const observe = (status: string, reason: string) => engine.observe({type: 'order', cycle: at.cycle, clientOrderId: row.client_order_id, symbol: row.symbol, side: row.side, amount: row.amount, price: row.price, status, reason})
     if (killSwitchOn(engine)) {
       store.transaction(() => {

@@ -58,7 +58,7 @@ function afterSells(p: PortfolioSnapshot, atRisk: number, sold: ReadonlyMap<stri
  */
 export async function judgeTrim(engine: Engine, at: CycleAt, t: TrimPlan): Promise<number> {
   const {store, config} = engine
-  const mine = store.cycleOrders(at.cycle).filter((o) => o.action === 'trim')
+  const mine = t.needed ? store.cycleOrders(at.cycle).filter((o) => o.action === 'trim') : []
   const accepted = mine.filter((o) => o.status !== 'rejected' && o.status !== 'abandoned' && o.status !== 'intent').length
   const outcome = trimOutcome(t.needed, t.sells.length, accepted, t.shortfall)
   const before = {failures: store.counter(FAILURES), alerted: store.counter(ALERTED) === 1}
