@@ -13,7 +13,7 @@ const policy = defaultConfig().policy
 function context(overrides: Partial<RiskContext> = {}): RiskContext {
   return {
     policy, now: 1_700_000_000_000, equity: 100_000, atRisk: 0, positionValue: 0, positionCapPct: 10,
-    ordersThisCycle: 0, cashFree: 100_000, market: market('BTC-USD'), ticker: ticker('BTC-USD', 40000), duplicateOf: null, unpriced: [], suspect: null, ...overrides,
+    ordersThisCycle: 0, cashFree: 100_000, freeToSell: 1, market: market('BTC-USD'), ticker: ticker('BTC-USD', 40000), duplicateOf: null, unpriced: [], suspect: null, ...overrides,
   }
 }
 
@@ -45,6 +45,11 @@ describe('pre-trade risk checks', () => {
 
   it('sells are never denied for exposure or position caps (they reduce risk)', () => {
     assert.equal(evaluateOrder({...buy(0.1, 39996), side: 'sell'}, context({atRisk: 90_000, positionValue: 90_000})), null)
+  })
+
+  it('a sell of more than is free (not on the book, not held for a TWAP schedule) -> INSUFFICIENT_FUNDS', () => {
+    assert.equal(evaluateOrder({...buy(0.1, 39996), side: 'sell'}, context({freeToSell: 0.1})), null)
+    assert.equal(evaluateOrder({...buy(0.1, 39996), side: 'sell'}, context({freeToSell: 0.099}))?.code, 'INSUFFICIENT_FUNDS')
   })
 })
 

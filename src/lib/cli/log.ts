@@ -126,6 +126,9 @@ export function eventLevel(event: EngineEvent | StepTimingEvent): LogLevel {
     case 'notice': return event.level
     case 'alert': return event.status === 'resolved' ? 'info' : event.severity
     case 'trim': return event.outcome === 'failed' ? 'warning' : 'info'
+    case 'convert': return event.status === 'completed' ? 'info' : 'warning'
+    case 'twap': return event.status === 'dust' || event.status === 'stopped' || event.status === 'failed' ? 'warning' : 'info'
+    case 'adopted': return 'warning'
     case 'step_timing': return 'debug'
   }
 }

@@ -30,6 +30,11 @@ export function renderEvent(e: EngineEvent): string | null {
     case 'reconciled': return chalk.gray(`   reconciled ${e.clientOrderId}: ${e.status} (${e.note})`)
     case 'kill_switch': return null // its alert says it
     case 'alert': return null // the console sink prints alerts (app.yaml alerts.sinks)
+    case 'convert': return e.status === 'completed'
+      ? `   convert ${e.amount} ${e.from} -> ${Number(e.received.toPrecision(10))} ${e.to} (fee ${num(e.fee)}, attempt ${e.attempts})`
+      : chalk.yellow(`   convert ${e.amount} ${e.from} -> ${e.to} ${e.status === 'fell_back' ? `failed ${e.attempts}x (${e.reason}): selling by ${e.route} instead` : `abandoned: ${e.reason}`}`)
+    case 'twap': return `   TWAP ${e.id} ${e.status}: ${e.note}`
+    case 'adopted': return chalk.yellow(`   adopted ${e.clientOrderId}: ${e.side} ${e.amount} ${e.symbol} ${e.status} was on the exchange under bot's id but not in bot.sqlite`)
     case 'trim': {
       const sells = e.sells.map((x) => `${x.symbol} ${x.amount}`).join(', ') || 'nothing sellable'
       const line = `   trim ${e.outcome}: exposure ${num(e.exposurePct, 1)}% > cap ${num(e.capPct, 1)}%, selling ${sells}${e.shortfall > 0 ? `; ${num(e.shortfall)} still over the target` : ''}${e.trimFailures > 0 ? ` (${e.trimFailures} failed in a row)` : ''}`

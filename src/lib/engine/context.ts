@@ -41,6 +41,9 @@ export interface CycleAt {
   now: number
   /** Finishing a cycle whose plan was stored before a crash: its intents are sent, nothing is re-planned. */
   resumed: boolean
-  /** A loop cycle, or one of its steps run once by a command (`bot trim`: no strategy, only the trim). */
-  kind: 'loop' | 'trim'
+  /**
+   * A loop cycle, or one of its steps run once by a command: `bot trim` (no strategy, only the trim), `bot
+   * convert` (no strategy, no trim: the conversion's own orders, and TWAP slices due).
+   */
+  kind: 'loop' | 'trim' | 'convert'
 }

@@ -3,6 +3,7 @@ import type {Denial} from '../risk/checks.js'
 import type {AuditHead} from '../state/audit.js'
 import type {TrimCycleOutcome} from '../trim/escalation.js'
 import type {TrimSkip} from '../trim/plan.js'
+import type {ScheduleRow} from '../state/routes.js'
 
 /** One line of `bot run` output: what a cycle did. */
 export interface CycleReport {
@@ -41,6 +42,9 @@ export type EngineEvent =
   | {type: 'reconciled'; clientOrderId: string; status: string; note: string}
   | {type: 'notice'; level: 'info' | 'warning' | 'critical'; message: string}
   | {type: 'trim'; cycle: number; outcome: TrimCycleOutcome; exposurePct: number; capPct: number; targetPct: number; excess: number; shortfall: number; sells: {symbol: string; tier: string; amount: number; value: number; reason: string}[]; skipped: TrimSkip[]; accepted: number; trimFailures: number}
+  | {type: 'convert'; cycle: number; id: string; from: string; to: string; amount: number; route: 'convert' | 'market' | 'twap'; status: 'completed' | 'fell_back' | 'abandoned'; attempts: number; received: number; fee: number; reason: string | null}
+  | {type: 'twap'; cycle: number; id: string; status: ScheduleRow['status']; note: string}
+  | {type: 'adopted'; clientOrderId: string; symbol: string; side: string; amount: number; status: string}
   | {type: 'alert'; status: 'firing' | 'resolved'; severity: Severity; code: string; key: string; message: string; deliveries: Omit<Delivery, 'ms'>[]}
 
 export type EngineObserver = (event: EngineEvent) => void

@@ -14,6 +14,13 @@ export function floorToStep(amount: number, step: number): number {
   return Number((units * step).toFixed(stepDecimals(step)))
 }
 
+/** Smallest multiple of `step` not below `amount`. */
+export function ceilToStep(amount: number, step: number): number {
+  if (!(amount > 0) || !(step > 0)) return 0
+  const units = Math.ceil(amount / step - 1e-9)
+  return Number((units * step).toFixed(stepDecimals(step)))
+}
+
 export function isMultipleOf(amount: number, step: number): boolean {
   if (!(step > 0)) return true
   const units = amount / step

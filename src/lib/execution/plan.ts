@@ -1,4 +1,5 @@
 import type {PolicyConfig} from '../config/schema/policy.js'
+import type {Side} from '../domain.js'
 import type {MarketSnapshot, PortfolioSnapshot} from '../market/snapshot.js'
 import {positionCapPct} from '../risk/caps.js'
 import {buyCostRate, type Denial, evaluateOrder, type ProposedOrder, type RiskContext} from '../risk/checks.js'
@@ -6,12 +7,14 @@ import {roomUnderCap} from '../risk/exposure.js'
 import type {Target} from '../signals/targets.js'
 import {floorToStep} from './amounts.js'
 
-/** Why an order is planned: a target's action, or a trim back under the exposure cap. */
-export type OrderAction = Target['action'] | 'trim'
+/** Why an order is planned: a target's action, a trim back under the exposure cap, or `bot convert`. */
+export type OrderAction = Target['action'] | 'trim' | 'convert'
 
 export interface PlannedOrder extends ProposedOrder {
   action: OrderAction
   reason: string
+  /** A slice of this TWAP schedule (already routed: it goes out as a market order). */
+  scheduleId?: string
 }
 
 export interface DeniedOrder extends ProposedOrder {
@@ -86,32 +89,60 @@ export function planOrders(input: PlanInput): OrderPlan {
 }
 
 /** What the pre-trade checks see for `o`, given the room the orders planned before it have left. */
-function riskContext(input: PlanInput, o: ProposedOrder, room: {atRisk: number; cashFree: number}, ordersThisCycle: number): RiskContext {
+function riskContext(input: PlanInput, o: ProposedOrder, room: {atRisk: number; cashFree: number}, ordersThisCycle: number, reserved = 0): RiskContext {
   const {market, portfolio, policy} = input
   return {
-    policy, now: market.time, equity: portfolio.equity, atRisk: room.atRisk, cashFree: room.cashFree,
+    policy, now: market.time, equity: portfolio.equity, atRisk: room.atRisk, cashFree: room.cashFree, freeToSell: (portfolio.holdings.get(o.symbol)?.free ?? 0) + reserved,
     positionValue: input.committed.get(o.symbol) ?? 0, positionCapPct: positionCapPct(policy, o.symbol, o.tier),
     ordersThisCycle, market: market.markets.get(o.symbol), ticker: market.tickers.get(o.symbol),
     duplicateOf: duplicateOf(o, input), unpriced: portfolio.unpriced, suspect: market.suspect.get(o.symbol) ?? null,
   }
 }
 
+/** An order of a known size to add to a plan: a trim's sell, a TWAP slice, the legs of `bot convert`. */
+export interface ExtraOrder {
+  symbol: string
+  tier: string
+  side: Side
+  amount: number
+  price: number
+  action: OrderAction
+  reason: string
+  /** The TWAP schedule this sell is a slice of. */
+  scheduleId?: string
+  /** Base units held back from `free` for this sell (what its schedule has not sent yet). */
+  reserved?: number
+}
+
 /**
- * A trim's sells added to a plan: each through the same pre-trade checks, after the plan's own orders (the
- * order budget counts them all). Sells take no room, so what the plan left is unchanged. Pure.
+ * Orders of a known size added to a plan (a trim's sells, TWAP slices, a conversion's legs): each through the
+ * same pre-trade checks, after the plan's own orders (the order budget counts them all). Unlike the
+ * strategy's buys they are not clipped to the room left: one that does not fit is denied with the check's
+ * code. A sell added here frees its room for a buy after it (a conversion's second leg). Pure.
  */
-export function addTrimSells(plan: OrderPlan, sells: readonly {symbol: string; tier: string; amount: number; price: number; reason: string}[], input: PlanInput): OrderPlan {
+export function addOrders(plan: OrderPlan, extra: readonly ExtraOrder[], input: PlanInput): OrderPlan {
   const orders = [...plan.orders]
   const denied = [...plan.denied]
   const room = {atRisk: input.atRisk, cashFree: input.portfolio.cashFree}
-  for (const s of sells) {
-    const order: ProposedOrder = {symbol: s.symbol, tier: s.tier, side: 'sell', amount: s.amount, price: s.price}
-    const denial = evaluateOrder(order, riskContext(input, order, room, orders.length))
-    if (denial) denied.push({...order, action: 'trim', denial})
-    else orders.push({...order, action: 'trim', reason: s.reason})
+  for (const x of extra) {
+    const order: ProposedOrder = {symbol: x.symbol, tier: x.tier, side: x.side, amount: x.amount, price: x.price}
+    const denial = evaluateOrder(order, riskContext(input, order, room, orders.length, x.reserved))
+    if (denial) {
+      denied.push({...order, action: x.action, denial})
+      continue
+    }
+
+    orders.push({...order, action: x.action, reason: x.reason, ...(x.scheduleId ? {scheduleId: x.scheduleId} : {})})
+    const value = x.amount * x.price
+    const fee = (input.market.markets.get(x.symbol)?.takerBps ?? 0) / 1e4
+    room.atRisk += x.side === 'buy' ? value : -value
+    room.cashFree += x.side === 'buy' ? -value * (1 + fee) : value * (1 - fee)
   }
 
-  return {...plan, orders, denied}
+  // As in planOrders: buys add to the exposure after the plan, sells are not counted until they fill.
+  const bought = orders.slice(plan.orders.length).reduce((n, o) => n + (o.side === 'buy' ? o.amount * o.price : 0), 0)
+  const {equity} = input.portfolio
+  return {orders, denied, exposureAfterPct: plan.exposureAfterPct + (equity > 0 ? (bought / equity) * 100 : 0)}
 }
 
 function sizeSell(target: Target, input: PlanInput): ProposedOrder | null {

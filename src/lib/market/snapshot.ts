@@ -14,6 +14,7 @@ export interface Holding {
   symbol: string
   /** Base units held in total (free + reserved by open sells). */
   amount: number
+  /** What a new sell may take: not on the book, not promised to a TWAP schedule's later slices. */
   free: number
   price: number
   value: number
@@ -32,8 +33,12 @@ export interface PortfolioSnapshot {
   unpriced: string[]
 }
 
-/** Value the account: every balance in a currency with a `<CUR>-<quote>` market counts at its last price. */
-export function buildPortfolio(quote: string, balances: Balances, tickers: Map<string, Ticker>, openOrders: OrderState[]): PortfolioSnapshot {
+/**
+ * Value the account: every balance in a currency with a `<CUR>-<quote>` market counts at its last price.
+ * `scheduled` (base units by symbol) is what TWAP schedules still have to sell: still held, still at risk,
+ * but no longer free, so no other sell plans it again.
+ */
+export function buildPortfolio(quote: string, balances: Balances, tickers: Map<string, Ticker>, openOrders: OrderState[], scheduled: ReadonlyMap<string, number> = new Map()): PortfolioSnapshot {
   const holdings = new Map<string, Holding>()
   const unpriced: string[] = []
   const cashBalance = balances[quote]
@@ -48,7 +53,7 @@ export function buildPortfolio(quote: string, balances: Balances, tickers: Map<s
     if (!(price > 0)) unpriced.push(currency)
     const value = balance.total * price
     equity += value
-    holdings.set(symbol, {symbol, amount: balance.total, free: balance.free, price, value})
+    holdings.set(symbol, {symbol, amount: balance.total, free: Math.max(0, balance.free - (scheduled.get(symbol) ?? 0)), price, value})
   }
 
   return {quote, cash: cashBalance?.total ?? 0, cashFree: cashBalance?.free ?? 0, holdings, openOrders, equity, unpriced}

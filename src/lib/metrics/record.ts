@@ -120,6 +120,7 @@ export function metricsObserver(m: Metrics | null): EngineObserver {
       case 'order': return recordOrder(m, event.side as Side, statusOutcome(event.status))
       case 'denied': return recordDenial(m, event.denial.code)
       case 'kill_switch': return setKillSwitch(m, event.active)
+      case 'convert': return event.status === 'abandoned' ? undefined : recordConvert(m, 'convert', event.status === 'completed' ? 'succeeded' : 'failed')
       case 'trim': return recordTrim(m, event.outcome === 'not_needed' ? 'succeeded' : event.outcome, event.trimFailures)
       case 'alert': {
         for (const d of event.deliveries) {

@@ -34,6 +34,8 @@ export interface RiskContext {
   positionCapPct: number
   ordersThisCycle: number
   cashFree: number
+  /** Base units a sell may take: the free holding, plus what was held back for it (a TWAP schedule's). */
+  freeToSell: number
   market: MarketInfo | undefined
   ticker: Ticker | undefined
   /** Open orders or recent intents on the same symbol and side with this amount, or any open order on it. */
@@ -103,7 +105,7 @@ export const checkPositionCap: Check = (o, c) => {
 }
 
 export const checkFunds: Check = (o, c) => {
-  if (o.side !== 'buy') return null
+  if (o.side === 'sell') return o.amount > c.freeToSell * (1 + 1e-9) ? deny('INSUFFICIENT_FUNDS', `sells ${o.amount} ${c.market!.base}, ${c.freeToSell} free`) : null
   const cost = notional(o) * (1 + c.market!.takerBps / 1e4)
   return cost > c.cashFree ? deny('INSUFFICIENT_FUNDS', `needs ${money(cost)} ${c.market!.quote}, ${money(c.cashFree)} free`) : null
 }

@@ -34,6 +34,20 @@ const MIGRATIONS: readonly string[] = [
   `CREATE INDEX orders_time ON orders(time);`,
   // 3: alerts still raised, so a restart neither repeats them inside their dedup window nor forgets to resolve them.
   `CREATE TABLE alerts (key TEXT PRIMARY KEY, body TEXT NOT NULL);`,
+  // 4: convert with its fallback, and TWAP schedules whose slices are orders.
+  `CREATE TABLE conversions (
+     id TEXT PRIMARY KEY, cycle INTEGER NOT NULL, leg INTEGER NOT NULL, time INTEGER NOT NULL,
+     from_ccy TEXT NOT NULL, to_ccy TEXT NOT NULL, amount REAL NOT NULL, symbol TEXT NOT NULL,
+     action TEXT NOT NULL, reason TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+     quote TEXT, received REAL NOT NULL DEFAULT 0, fee REAL NOT NULL DEFAULT 0, error TEXT);
+   CREATE INDEX conversions_status ON conversions(status);
+   CREATE TABLE schedules (
+     id TEXT PRIMARY KEY, cycle INTEGER NOT NULL, time INTEGER NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL,
+     total REAL NOT NULL, slices INTEGER NOT NULL, spacing_ms INTEGER NOT NULL, sent INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL, status TEXT NOT NULL, note TEXT);
+   CREATE INDEX schedules_status ON schedules(status);
+   ALTER TABLE orders ADD COLUMN schedule_id TEXT;
+   CREATE INDEX orders_schedule ON orders(schedule_id);`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

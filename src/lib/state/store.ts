@@ -5,6 +5,7 @@ import type {OrderState, OrderType, Side} from '../domain.js'
 import {AuditLog, type AuditSeal} from './audit.js'
 import {openDatabase} from './database.js'
 import {STATE_FILE} from './layout.js'
+import {RouteStore} from './routes.js'
 
 export type OrderRowStatus = 'intent' | 'sent' | OrderState['status'] | 'abandoned'
 
@@ -26,6 +27,8 @@ export interface OrderRow {
   average_price: number | null
   fee: number
   error: string | null
+  /** The TWAP schedule this order is a slice of, if any. */
+  schedule_id?: string | null
 }
 
 export interface CycleRow {
@@ -77,6 +80,8 @@ export interface FillRow {
 /** The bot's own memory (SQLite, WAL). Every method is synchronous; group writes with `transaction`. */
 export class StateStore {
   readonly audit: AuditLog
+  /** Conversions and TWAP schedules. */
+  readonly routes: RouteStore
   private readonly s: Record<string, Database.Statement>
   /** One wrapper for every transaction: building db.transaction() per call costs more than the commit. */
   private readonly tx: (fn: () => unknown) => unknown
@@ -85,6 +90,7 @@ export class StateStore {
 
   constructor(readonly db: Database.Database, readonly file: string, seal: AuditSeal = {key: null, keyedFrom: null}) {
     this.audit = new AuditLog(db, seal)
+    this.routes = new RouteStore(db)
     this.tx = db.transaction((fn: () => unknown) => fn())
     const p = (sql: string) => db.prepare(sql)
     this.s = {
@@ -93,10 +99,12 @@ export class StateStore {
       insertCycle: p('INSERT INTO cycles (cycle, time, status, equity, cash, exposure_pct, exposure_after_pct, orders, denied, halted) VALUES (@cycle, @time, @status, @equity, @cash, @exposure_pct, @exposure_after_pct, @orders, @denied, @halted)'),
       finishCycle: p("UPDATE cycles SET status = 'done' WHERE cycle = ?"),
       lastCycle: p('SELECT * FROM cycles ORDER BY cycle DESC LIMIT 1'),
-      insertOrder: p('INSERT INTO orders (client_order_id, cycle, leg, time, symbol, side, type, amount, price, action, reason, status) VALUES (@client_order_id, @cycle, @leg, @time, @symbol, @side, @type, @amount, @price, @action, @reason, @status)'),
+      insertOrder: p('INSERT INTO orders (client_order_id, cycle, leg, time, symbol, side, type, amount, price, action, reason, status, schedule_id) VALUES (@client_order_id, @cycle, @leg, @time, @symbol, @side, @type, @amount, @price, @action, @reason, @status, @schedule_id)'),
       updateOrder: p('UPDATE orders SET status = @status, exchange_order_id = @exchange_order_id, filled = @filled, average_price = @average_price, fee = @fee, error = @error WHERE client_order_id = @client_order_id'),
       liveOrders: p("SELECT * FROM orders WHERE status IN ('intent', 'sent', 'open') ORDER BY cycle, leg"),
       cycleOrders: p('SELECT * FROM orders WHERE cycle = ? ORDER BY leg'),
+      hasOrder: p('SELECT 1 FROM orders WHERE client_order_id = ?').pluck(),
+      adoptedCount: p("SELECT count(*) FROM orders WHERE cycle = ? AND action = 'adopted'").pluck(),
       recentOrders: p("SELECT * FROM orders WHERE time >= ? AND status NOT IN ('rejected', 'abandoned') ORDER BY time, cycle, leg"),
       insertFill: p('INSERT INTO fills (client_order_id, time, symbol, side, amount, price, fee) VALUES (@client_order_id, @time, @symbol, @side, @amount, @price, @fee)'),
       setPosition: p('INSERT INTO positions (symbol, amount, cost) VALUES (?, ?, ?) ON CONFLICT(symbol) DO UPDATE SET amount = excluded.amount, cost = excluded.cost'),
@@ -173,8 +181,9 @@ export class StateStore {
   }
 
   insertOrder(row: Omit<OrderRow, 'exchange_order_id' | 'filled' | 'average_price' | 'fee' | 'error'>): void {
-    this.s.insertOrder.run(row)
-    this.trackLive({...row, exchange_order_id: null, filled: 0, average_price: null, fee: 0, error: null})
+    const full = {schedule_id: null, ...row}
+    this.s.insertOrder.run(full)
+    this.trackLive({...full, exchange_order_id: null, filled: 0, average_price: null, fee: 0, error: null})
   }
 
   updateOrder(row: OrderRow): void {
@@ -195,6 +204,15 @@ export class StateStore {
     else this.cache.live.delete(row.client_order_id)
   }
 
+  hasOrder(clientOrderId: string): boolean {
+    return this.cache.live?.has(clientOrderId) === true || this.s.hasOrder.get(clientOrderId) !== undefined
+  }
+
+  /** Orders adopted in a cycle so far (they take negative legs, clear of the cycle's own). */
+  adoptedCount(cycle: number): number {
+    return this.s.adoptedCount.get(cycle) as number
+  }
+
   cycleOrders(cycle: number): OrderRow[] {
     return this.s.cycleOrders.all(cycle) as OrderRow[]
   }
@@ -207,12 +225,17 @@ export class StateStore {
   /** Record a fill and move the position and its cost basis (average cost; sells release cost pro rata). */
   recordFill(fill: FillRow): void {
     this.s.insertFill.run(fill)
-    const pos = this.positionMap().get(fill.symbol) ?? {symbol: fill.symbol, amount: 0, cost: 0}
-    if (fill.side === 'buy') {
-      this.setPosition(fill.symbol, pos.amount + fill.amount, pos.cost + fill.amount * fill.price + fill.fee)
+    this.movePosition(fill)
+  }
+
+  /** A trade that is not an order's fill (a convert): the position and its cost basis move the same way. */
+  movePosition(trade: Pick<FillRow, 'symbol' | 'side' | 'amount' | 'price' | 'fee'>): void {
+    const pos = this.positionMap().get(trade.symbol) ?? {symbol: trade.symbol, amount: 0, cost: 0}
+    if (trade.side === 'buy') {
+      this.setPosition(trade.symbol, pos.amount + trade.amount, pos.cost + trade.amount * trade.price + trade.fee)
     } else {
-      const share = pos.amount > 0 ? Math.min(1, fill.amount / pos.amount) : 1
-      this.setPosition(fill.symbol, Math.max(0, pos.amount - fill.amount), pos.cost * (1 - share))
+      const share = pos.amount > 0 ? Math.min(1, trade.amount / pos.amount) : 1
+      this.setPosition(trade.symbol, Math.max(0, pos.amount - trade.amount), pos.cost * (1 - share))
     }
   }
 

@@ -1,6 +1,6 @@
 import type {PolicyConfig} from '../config/schema/policy.js'
 import type {MarketInfo, OrderState, Ticker} from '../domain.js'
-import {floorToStep, stepDecimals} from '../execution/amounts.js'
+import {ceilToStep, floorToStep} from '../execution/amounts.js'
 import type {Holding} from '../market/snapshot.js'
 
 /** Which holdings a trim sells first (`portfolio_management.trim_order`). */
@@ -66,13 +66,6 @@ const money = (n: number) => n.toFixed(2)
  */
 export function sellCostRate(bid: number, last: number, takerBps: number): number {
   return Math.max(0, 1 - (bid / last) * (1 - takerBps / 1e4))
-}
-
-/** Smallest multiple of `step` not below `amount`. */
-export function ceilToStep(amount: number, step: number): number {
-  if (!(amount > 0) || !(step > 0)) return 0
-  const units = Math.ceil(amount / step - 1e-9)
-  return Number((units * step).toFixed(stepDecimals(step)))
 }
 
 export function minNotional(h: HoldingView): number {

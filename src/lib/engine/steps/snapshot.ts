@@ -4,6 +4,7 @@ import {atRiskValue} from '../../risk/exposure.js'
 import {barsNeeded} from '../../signals/indicators.js'
 import type {OrderRow} from '../../state/store.js'
 import type {CycleAt, Engine} from '../context.js'
+import {adoptStrangers} from './reconcile.js'
 
 /** What the exchange looked like at the cycle's instant. */
 export interface Snapshot {
@@ -11,6 +12,10 @@ export interface Snapshot {
   portfolio: PortfolioSnapshot
   /** Value at risk: holdings plus open buys (see risk/exposure.ts). */
   atRisk: number
+  /** What each active TWAP schedule has not sent yet (base units), by schedule id: held back from `free`. */
+  unsent: ReadonlyMap<string, number>
+  /** The same by symbol. */
+  scheduled: ReadonlyMap<string, number>
 }
 
 /**
@@ -31,13 +36,28 @@ export async function snapshot(engine: Engine, at: CycleAt, mode: 'record' | 'lo
   const {market, broker, config} = engine
   const [markets, raw, balances, openOrders] = [await market.markets(), await market.tickers(engine.symbols), await broker.balances(), await broker.openOrders()]
   const {tickers, suspect} = mode === 'record' ? guardPrices(engine, at, raw) : peekPrices(engine, raw)
+  if (mode === 'record') adoptStrangers(engine, at, openOrders)
   const live = engine.store.liveOrders()
   const onBook = new Set(openOrders.map((o) => o.clientOrderId))
   // An order whose outcome is still unknown counts as on the book: it may fill, so it is committed risk.
   const unknown = live.filter((r) => r.status === 'sent' && !onBook.has(r.client_order_id)).map(asOpenOrder)
-  const portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, [...openOrders, ...unknown])
+  const unsent = unsentSlices(engine)
+  const scheduled = new Map<string, number>()
+  for (const s of engine.store.routes.activeSchedules()) scheduled.set(s.symbol, (scheduled.get(s.symbol) ?? 0) + (unsent.get(s.id) ?? 0))
+  const portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, [...openOrders, ...unknown], scheduled)
   if (mode === 'record') adoptUnknownHoldings(engine, at, portfolio, new Set(live.map((o) => o.symbol)))
-  return {market: {time: at.now, markets, tickers, suspect}, portfolio, atRisk: atRiskValue(portfolio, (s) => tickers.get(s)?.last)}
+  return {market: {time: at.now, markets, tickers, suspect}, portfolio, atRisk: atRiskValue(portfolio, (s) => tickers.get(s)?.last), unsent, scheduled}
+}
+
+/** Per active schedule: its total less what its slices filled and what they still have on the way. */
+function unsentSlices(engine: Engine): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const s of engine.store.routes.activeSchedules()) {
+    const {filled, pending} = engine.store.routes.sliceProgress(s.id)
+    out.set(s.id, Math.max(0, s.total - filled - pending))
+  }
+
+  return out
 }
 
 /**

@@ -1,4 +1,4 @@
-import {addTrimSells, type OrderPlan, planOrders} from '../../execution/plan.js'
+import {addOrders, type OrderPlan, type PlanInput, planOrders} from '../../execution/plan.js'
 import type {PortfolioSnapshot} from '../../market/snapshot.js'
 import {escalate, trimOutcome, type TrimCycleOutcome} from '../../trim/escalation.js'
 import {planTrim, type TrimPlan} from '../../trim/plan.js'
@@ -16,12 +16,12 @@ const ALERTED = 'trim_alerted'
  * through the same pre-trade checks, within what is left of the order budget. Returns the trim and the plan
  * to execute.
  */
-export async function trim(engine: Engine, at: CycleAt, snap: Snapshot, decision: Decision | null): Promise<{trim: TrimPlan; plan: OrderPlan}> {
+export async function trim(engine: Engine, at: CycleAt, snap: Snapshot, decision: Decision | null): Promise<{trim: TrimPlan; plan: OrderPlan; input: PlanInput}> {
   const input = decision?.input ?? planInput(engine, at, snap, [])
   const plan = decision?.plan ?? planOrders(input)
   const sold = new Map<string, number>()
   for (const o of plan.orders) if (o.side === 'sell') sold.set(o.symbol, (sold.get(o.symbol) ?? 0) + o.amount)
-  const {portfolio, atRisk} = afterSells(snap.portfolio, snap.atRisk, sold)
+  const {portfolio, atRisk} = afterSells(snap.portfolio, snap.atRisk, sold, snap.scheduled)
   const {policy} = engine.config
   await feedSignals(engine, [...portfolio.holdings.keys()].filter((s) => engine.tierOf.has(s)))
   const budget = Math.max(0, policy.risk.max_orders_per_cycle - plan.orders.length)
@@ -31,21 +31,25 @@ export async function trim(engine: Engine, at: CycleAt, snap: Snapshot, decision
   })
   // The trim is judged against the exposure the cycle saw, not what the strategy's sells will leave.
   const shown = {...trimPlan, exposurePct: snap.portfolio.equity > 0 ? (snap.atRisk / snap.portfolio.equity) * 100 : 0}
-  return {trim: shown, plan: trimPlan.needed ? addTrimSells(plan, trimPlan.sells, input) : plan}
+  return {trim: shown, plan: trimPlan.needed ? addOrders(plan, trimPlan.sells.map((x) => ({...x, side: 'sell' as const, action: 'trim' as const})), input) : plan, input}
 }
 
-/** The portfolio once the planned sells are done: they leave the holdings (free amount) and the exposure. */
-function afterSells(p: PortfolioSnapshot, atRisk: number, sold: ReadonlyMap<string, number>): {portfolio: PortfolioSnapshot; atRisk: number} {
-  if (sold.size === 0) return {portfolio: p, atRisk}
+/**
+ * The portfolio once the planned sells are done: they leave the holdings (free amount) and the exposure. So
+ * do the later slices of TWAP schedules under way (already out of `free`): a trim does not sell them twice.
+ */
+function afterSells(p: PortfolioSnapshot, atRisk: number, sold: ReadonlyMap<string, number>, scheduled: ReadonlyMap<string, number>): {portfolio: PortfolioSnapshot; atRisk: number} {
+  if (sold.size === 0 && scheduled.size === 0) return {portfolio: p, atRisk}
   const holdings = new Map(p.holdings)
   let removed = 0
-  for (const [symbol, amount] of sold) {
+  for (const symbol of new Set([...sold.keys(), ...scheduled.keys()])) {
     const h = holdings.get(symbol)
     if (!h) continue
+    const amount = (sold.get(symbol) ?? 0) + (scheduled.get(symbol) ?? 0)
     const left = Math.max(0, h.amount - amount)
     removed += (h.amount - left) * h.price
     if (left <= 0) holdings.delete(symbol)
-    else holdings.set(symbol, {...h, amount: left, free: Math.max(0, h.free - amount), value: left * h.price})
+    else holdings.set(symbol, {...h, amount: left, free: Math.max(0, h.free - (sold.get(symbol) ?? 0)), value: left * h.price})
   }
 
   return {portfolio: {...p, holdings}, atRisk: atRisk - removed}

@@ -1,0 +1,115 @@
+import type Database from 'better-sqlite3'
+
+import type {ConvertQuote, Side} from '../domain.js'
+
+/** A convert bot decided on, stored before anything is sent (its id is deterministic, like an order's). */
+export interface ConversionRow {
+  id: string
+  cycle: number
+  leg: number
+  time: number
+  from_ccy: string
+  to_ccy: string
+  /** Of from_ccy. */
+  amount: number
+  /** The market the fallback trades on. */
+  symbol: string
+  action: string
+  reason: string
+  /** intent -> quoted (a quote is held, its commit may be out) -> completed | fell_back | abandoned. */
+  status: 'intent' | 'quoted' | 'completed' | 'fell_back' | 'abandoned'
+  attempts: number
+  /** The quote being committed (JSON), so a commit whose answer was lost is looked up, not sent anew. */
+  quote: string | null
+  received: number
+  fee: number
+  error: string | null
+}
+
+/** A TWAP sell: slices are orders (orders.schedule_id), one sent each time one is due on the venue's clock. */
+export interface ScheduleRow {
+  id: string
+  cycle: number
+  time: number
+  symbol: string
+  side: Side
+  total: number
+  slices: number
+  spacing_ms: number
+  /** Slices sent so far. */
+  sent: number
+  next_at: number
+  action: string
+  reason: string
+  /** failed: a slice was refused with nothing filled; what is left is free again for the strategy to re-plan. */
+  status: 'active' | 'done' | 'dust' | 'stopped' | 'failed'
+  note: string | null
+}
+
+/** The conversions and TWAP schedules of bot.sqlite (schema 4). Call inside the store's transactions. */
+export class RouteStore {
+  private readonly s: Record<string, Database.Statement>
+
+  constructor(db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql)
+    this.s = {
+      insertConversion: p('INSERT INTO conversions (id, cycle, leg, time, from_ccy, to_ccy, amount, symbol, action, reason, status) VALUES (@id, @cycle, @leg, @time, @from_ccy, @to_ccy, @amount, @symbol, @action, @reason, @status)'),
+      updateConversion: p('UPDATE conversions SET status = @status, attempts = @attempts, quote = @quote, received = @received, fee = @fee, error = @error WHERE id = @id'),
+      openConversions: p("SELECT * FROM conversions WHERE status IN ('intent', 'quoted') ORDER BY cycle, leg"),
+      cycleConversions: p('SELECT * FROM conversions WHERE cycle = ? ORDER BY leg'),
+      insertSchedule: p('INSERT INTO schedules (id, cycle, time, symbol, side, total, slices, spacing_ms, sent, next_at, action, reason, status) VALUES (@id, @cycle, @time, @symbol, @side, @total, @slices, @spacing_ms, @sent, @next_at, @action, @reason, @status)'),
+      updateSchedule: p('UPDATE schedules SET sent = @sent, next_at = @next_at, status = @status, note = @note WHERE id = @id'),
+      activeSchedules: p("SELECT * FROM schedules WHERE status = 'active' ORDER BY cycle, id"),
+      schedule: p('SELECT * FROM schedules WHERE id = ?'),
+      lastSlice: p('SELECT status, filled, error FROM orders WHERE schedule_id = ? ORDER BY cycle DESC, leg DESC LIMIT 1'),
+      sliceFills: p("SELECT coalesce(sum(filled), 0) AS filled, coalesce(sum(CASE WHEN status IN ('intent', 'sent', 'open') THEN amount - filled ELSE 0 END), 0) AS pending FROM orders WHERE schedule_id = ?"),
+    }
+  }
+
+  insertConversion(row: Omit<ConversionRow, 'attempts' | 'quote' | 'received' | 'fee' | 'error'>): void {
+    this.s.insertConversion.run(row)
+  }
+
+  updateConversion(row: ConversionRow): void {
+    this.s.updateConversion.run(row)
+  }
+
+  /** Conversions whose outcome is not known yet. */
+  openConversions(): ConversionRow[] {
+    return this.s.openConversions.all() as ConversionRow[]
+  }
+
+  cycleConversions(cycle: number): ConversionRow[] {
+    return this.s.cycleConversions.all(cycle) as ConversionRow[]
+  }
+
+  insertSchedule(row: Omit<ScheduleRow, 'note'>): void {
+    this.s.insertSchedule.run(row)
+  }
+
+  updateSchedule(row: ScheduleRow): void {
+    this.s.updateSchedule.run(row)
+  }
+
+  activeSchedules(): ScheduleRow[] {
+    return this.s.activeSchedules.all() as ScheduleRow[]
+  }
+
+  schedule(id: string): ScheduleRow | undefined {
+    return this.s.schedule.get(id) as ScheduleRow | undefined
+  }
+
+  /** What a schedule's slices filled, and what they still have on the way (intents and open orders). */
+  sliceProgress(id: string): {filled: number; pending: number} {
+    return this.s.sliceFills.get(id) as {filled: number; pending: number}
+  }
+
+  /** Why the schedule's latest slice ended with nothing filled (rejected, cancelled, abandoned), or null. */
+  lastSliceFailure(id: string): string | null {
+    const last = this.s.lastSlice.get(id) as {status: string; filled: number; error: string | null} | undefined
+    if (!last || last.filled > 0 || !['rejected', 'canceled', 'abandoned'].includes(last.status)) return null
+    return `${last.status}${last.error ? `: ${last.error}` : ''}`
+  }
+}
+
+export const parseQuote = (row: ConversionRow): ConvertQuote | null => (row.quote ? (JSON.parse(row.quote) as ConvertQuote) : null)
