@@ -14,13 +14,14 @@ export default class Trim extends BotCommand {
   static override flags = {
     'state-dir': Flags.directory({description: 'State folder; default: app.yaml state.dir'}),
     'dry-run': Flags.boolean({description: 'Print the plan; place nothing, write nothing', default: false}),
+    live: Flags.boolean({description: 'Confirm live trading (app.yaml must also say mode: live)', default: false}),
   }
 
   async run(): Promise<TrimResult> {
     const {flags} = await this.parse(Trim)
     const config = requireValidConfig(flags['config-dir'])
     const log = humanLogger(config)
-    const result = await trimOnce({config, configDir: flags['config-dir'], stateDir: flags['state-dir'], dryRun: flags['dry-run'], version: this.config.version, observe: () => {}, alertLine: (line, severity) => log.log(severity, line)})
+    const result = await trimOnce({config, configDir: flags['config-dir'], stateDir: flags['state-dir'], live: flags.live, dryRun: flags['dry-run'], version: this.config.version, observe: () => {}, alertLine: (line, severity) => log.log(severity, line)})
     const over = result.exposureAfterPct > result.capPct
     // Still over the cap needs a person (stderr, and a cron mail even at logging.level warning); the rest is a report.
     if (!this.jsonEnabled()) logLines(log, over ? 'warning' : 'info', renderTrim(result))

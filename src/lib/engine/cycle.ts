@@ -1,4 +1,4 @@
-import {addOrders, type ExtraOrder, type OrderPlan, type PlanInput} from '../execution/plan.js'
+import {addOrders, type DeniedOrder, type ExtraOrder, type OrderPlan, type PlanInput} from '../execution/plan.js'
 import type {CycleAt, Engine} from './context.js'
 import type {CycleReport} from './events.js'
 import {decide, planInput, universe} from './steps/decide.js'
@@ -10,8 +10,11 @@ import {dueSlices} from './steps/route.js'
 import {type Snapshot, snapshot} from './steps/snapshot.js'
 import {judgeTrim, trim} from './steps/trim.js'
 
-/** A command's own orders for a cycle of kind 'convert', sized from that cycle's snapshot. */
-export type OwnOrders = (snap: Snapshot) => ExtraOrder[]
+/**
+ * A command's own orders for a cycle of kind 'convert', sized and checked from that cycle's snapshot (the
+ * command decides what a denial means for the rest of its orders; the cycle audits the denials).
+ */
+export type OwnOrders = (snap: Snapshot, input: PlanInput) => {orders: ExtraOrder[]; denied: DeniedOrder[]}
 
 /**
  * One cycle, as a table of contents (DESIGN.md, "A cycle"). Each step takes what the ones before it
@@ -29,7 +32,7 @@ export async function runCycle(engine: Engine, at: CycleAt, own?: OwnOrders): Pr
   const decision = act && !halted && eligible ? await step('decide', () => decide(engine, at, snap, eligible)) : null // 5-6
   const trimmed = act && !halted && at.kind !== 'convert' ? await step('trim', () => trim(engine, at, snap, decision)) : null // 7
   const due = act ? dueSlices(engine, at, snap, halted) : null //                                          8a. TWAP slices due now
-  const plan = act && !halted ? withExtras(engine, at, snap, trimmed, [...(own?.(snap) ?? []), ...(due?.sells ?? [])]) : null
+  const plan = act && !halted ? withExtras(engine, at, snap, trimmed, own, due?.sells ?? []) : null
   const planStored = at.resumed || (await step('write-ahead', () => commitPlan(engine, at, snap, plan, due))) // 8a. intents
   fills += await step('execute', () => sendIntents(engine, at, snap)) //                                   8b
   const trimFailures = trimmed ? await step('escalate', () => judgeTrim(engine, at, trimmed.trim)) : engine.store.counter('trim_failures') // 7b
@@ -40,10 +43,13 @@ export async function runCycle(engine: Engine, at: CycleAt, own?: OwnOrders): Pr
 }
 
 /** The cycle's plan: the strategy's and the trim's, then a command's own orders and the TWAP slices due. */
-function withExtras(engine: Engine, at: CycleAt, snap: Snapshot, trimmed: {plan: OrderPlan; input: PlanInput} | null, extras: ExtraOrder[]): OrderPlan | null {
-  if (extras.length === 0) return trimmed?.plan ?? null
+function withExtras(engine: Engine, at: CycleAt, snap: Snapshot, trimmed: {plan: OrderPlan; input: PlanInput} | null, own: OwnOrders | undefined, slices: ExtraOrder[]): OrderPlan | null {
+  if (!own && slices.length === 0) return trimmed?.plan ?? null
   const input = trimmed?.input ?? planInput(engine, at, snap, [])
-  return addOrders(trimmed?.plan ?? {orders: [], denied: [], exposureAfterPct: input.portfolio.equity > 0 ? (input.atRisk / input.portfolio.equity) * 100 : 0}, extras, input)
+  const mine = own?.(snap, input) ?? {orders: [], denied: []}
+  const base = trimmed?.plan ?? {orders: [], denied: [], exposureAfterPct: input.portfolio.equity > 0 ? (input.atRisk / input.portfolio.equity) * 100 : 0}
+  const plan = addOrders(base, [...mine.orders, ...slices], input)
+  return {...plan, denied: [...plan.denied, ...mine.denied]}
 }
 
 /** Runs a step and tells `engine.timing` how long it took (debug output; never the event stream). */

@@ -123,7 +123,13 @@ export interface ExtraOrder {
 export function addOrders(plan: OrderPlan, extra: readonly ExtraOrder[], input: PlanInput): OrderPlan {
   const orders = [...plan.orders]
   const denied = [...plan.denied]
-  const room = {atRisk: input.atRisk, cashFree: input.portfolio.cashFree}
+  // What the plan's own buys already took.
+  const taker = (symbol: string) => (input.market.markets.get(symbol)?.takerBps ?? 0) / 1e4
+  const planBuys = plan.orders.filter((o) => o.side === 'buy')
+  const room = {
+    atRisk: input.atRisk + planBuys.reduce((n, o) => n + o.amount * o.price, 0),
+    cashFree: input.portfolio.cashFree - planBuys.reduce((n, o) => n + o.amount * o.price * (1 + taker(o.symbol)), 0),
+  }
   for (const x of extra) {
     const order: ProposedOrder = {symbol: x.symbol, tier: x.tier, side: x.side, amount: x.amount, price: x.price}
     const denial = evaluateOrder(order, riskContext(input, order, room, orders.length, x.reserved))
@@ -134,7 +140,7 @@ export function addOrders(plan: OrderPlan, extra: readonly ExtraOrder[], input: 
 
     orders.push({...order, action: x.action, reason: x.reason, ...(x.scheduleId ? {scheduleId: x.scheduleId} : {})})
     const value = x.amount * x.price
-    const fee = (input.market.markets.get(x.symbol)?.takerBps ?? 0) / 1e4
+    const fee = taker(x.symbol)
     room.atRisk += x.side === 'buy' ? value : -value
     room.cashFree += x.side === 'buy' ? -value * (1 + fee) : value * (1 - fee)
   }
