@@ -67,6 +67,12 @@ describe(`crash safety: SIGKILL at random points (seed ${SEED})`, function () {
     const ours = query<{client_order_id: string; amount: number; side: string; symbol: string}>(crashDir, 'bot.sqlite', "SELECT client_order_id, symbol, side, amount FROM orders WHERE status <> 'abandoned' ORDER BY cycle, leg")
     const theirs = query<typeof ours[number]>(path.join(t.dir, 'clean'), 'bot.sqlite', "SELECT client_order_id, symbol, side, amount FROM orders WHERE status <> 'abandoned' ORDER BY cycle, leg")
     assert.deepEqual(ours, theirs, 'the same orders as an uninterrupted run, in the same order')
+    // TWAP schedules (tier-2 and tier-3 exits) resumed across the kills: the same schedules, ended the same way,
+    // and no slice sent twice (each slice is one of the orders above).
+    const schedulesOf = (dir: string) => query<{id: string; total: number; sent: number; status: string}>(dir, 'bot.sqlite', 'SELECT id, total, sent, status FROM schedules ORDER BY id')
+    const crashedSchedules = schedulesOf(crashDir)
+    assert.ok(crashedSchedules.length > 10, `the run sold through TWAP schedules (${crashedSchedules.length})`)
+    assert.deepEqual(crashedSchedules, schedulesOf(path.join(t.dir, 'clean')))
     const account = await simAccount(crashDir)
     const filled = new Map<string, number>()
     for (const f of account.fills) filled.set(f.clientOrderId, (filled.get(f.clientOrderId) ?? 0) + f.amount)

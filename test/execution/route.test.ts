@@ -284,7 +284,7 @@ const NOW = 1_700_000_000_000
 
 interface Account {
   cash: number
-  /** Base amounts held, all free unless `free` says otherwise. */
+  /** Base amounts held, all free unless `free` says otherwise (the rest held back for a TWAP schedule). */
   held: Record<string, number>
   free?: Record<string, number>
   risk?: RiskIn
@@ -299,7 +299,7 @@ function account({cash, held, free = {}, risk = {}}: Account): PlanInput {
   const holdings = new Map<string, Holding>()
   for (const [symbol, amount] of Object.entries(held)) {
     const price = market.tickers.get(symbol)!.last
-    holdings.set(symbol, {symbol, amount, free: free[symbol] ?? amount, price, value: amount * price})
+    holdings.set(symbol, {symbol, amount, free: free[symbol] ?? amount, heldBack: amount - (free[symbol] ?? amount), price, value: amount * price})
   }
 
   const atRisk = [...holdings.values()].reduce((n, h) => n + h.value, 0)
@@ -357,6 +357,9 @@ describe('addOrders', () => {
     const covered = addOrders(emptyPlan(input), [sellBtc(0.12, {reserved: 0.02, scheduleId: 's1'})], input) // 0.1 + 0.02 = 0.12
     assert.deepEqual(codes(covered), [])
     assert.equal(covered.orders[0].scheduleId, 's1')
+    // What is held back caps `reserved`: coins that left the account under a schedule cannot be sold.
+    const gone = account({cash: 80_000, held: {'BTC-USD': 0.11}, free: {'BTC-USD': 0.1}}) // 0.01 held back
+    assert.deepEqual(codes(addOrders(emptyPlan(gone), [sellBtc(0.12, {reserved: 0.4})], gone)), ['INSUFFICIENT_FUNDS']) // 0.1 + min(0.4, 0.01) < 0.12
   })
 
   it('a sell before a buy frees exposure room for it (a conversion\'s two legs), in that order only', () => {

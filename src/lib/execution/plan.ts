@@ -92,11 +92,17 @@ export function planOrders(input: PlanInput): OrderPlan {
 function riskContext(input: PlanInput, o: ProposedOrder, room: {atRisk: number; cashFree: number}, ordersThisCycle: number, reserved = 0): RiskContext {
   const {market, portfolio, policy} = input
   return {
-    policy, now: market.time, equity: portfolio.equity, atRisk: room.atRisk, cashFree: room.cashFree, freeToSell: (portfolio.holdings.get(o.symbol)?.free ?? 0) + reserved,
+    policy, now: market.time, equity: portfolio.equity, atRisk: room.atRisk, cashFree: room.cashFree, freeToSell: freeToSell(portfolio, o.symbol, reserved),
     positionValue: input.committed.get(o.symbol) ?? 0, positionCapPct: positionCapPct(policy, o.symbol, o.tier),
     ordersThisCycle, market: market.markets.get(o.symbol), ticker: market.tickers.get(o.symbol),
     duplicateOf: duplicateOf(o, input), unpriced: portfolio.unpriced, suspect: market.suspect.get(o.symbol) ?? null,
   }
+}
+
+/** A sell may take what is free, plus what was held back for it (never more than the exchange has free). */
+function freeToSell(portfolio: PortfolioSnapshot, symbol: string, reserved: number): number {
+  const h = portfolio.holdings.get(symbol)
+  return h ? h.free + Math.min(reserved, h.heldBack) : 0
 }
 
 /** An order of a known size to add to a plan: a trim's sell, a TWAP slice, the legs of `bot convert`. */

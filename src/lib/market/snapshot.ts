@@ -16,6 +16,8 @@ export interface Holding {
   amount: number
   /** What a new sell may take: not on the book, not promised to a TWAP schedule's later slices. */
   free: number
+  /** What is free on the exchange but held back for TWAP schedules' later slices (free + heldBack = the exchange's free). */
+  heldBack: number
   price: number
   value: number
 }
@@ -53,7 +55,8 @@ export function buildPortfolio(quote: string, balances: Balances, tickers: Map<s
     if (!(price > 0)) unpriced.push(currency)
     const value = balance.total * price
     equity += value
-    holdings.set(symbol, {symbol, amount: balance.total, free: Math.max(0, balance.free - (scheduled.get(symbol) ?? 0)), price, value})
+    const heldBack = Math.max(0, Math.min(balance.free, scheduled.get(symbol) ?? 0))
+    holdings.set(symbol, {symbol, amount: balance.total, free: balance.free - heldBack, heldBack, price, value})
   }
 
   return {quote, cash: cashBalance?.total ?? 0, cashFree: cashBalance?.free ?? 0, holdings, openOrders, equity, unpriced}

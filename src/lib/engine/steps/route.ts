@@ -84,8 +84,10 @@ export function dueSlices(engine: Engine, at: CycleAt, snap: Snapshot, halted: b
     const remaining = s.total - filled
     const market = snap.market.markets.get(s.symbol)
     const t = snap.market.tickers.get(s.symbol)
-    // What this schedule may sell: what is free plus what the snapshot held back for it.
-    const free = (snap.portfolio.holdings.get(s.symbol)?.free ?? 0) + (snap.unsent.get(s.id) ?? 0)
+    // What this schedule may sell: what is free plus what the snapshot held back for it (less, when coins
+    // left the account under it).
+    const h = snap.portfolio.holdings.get(s.symbol)
+    const free = h ? h.free + Math.min(h.heldBack, snap.unsent.get(s.id) ?? 0) : 0
     if (!market || !t) continue // no price this cycle: try again at the next
     const slice = nextSlice({remaining: Math.min(remaining, free), slicesLeft: Math.max(1, s.slices - s.sent), price: t.bid, market, minSliceNotional: engine.config.policy.execution.min_slice_notional})
     if (slice.dust) {

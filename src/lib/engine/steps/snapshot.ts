@@ -45,7 +45,9 @@ export async function snapshot(engine: Engine, at: CycleAt, mode: 'record' | 'lo
   const scheduled = new Map<string, number>()
   for (const s of engine.store.routes.activeSchedules()) scheduled.set(s.symbol, (scheduled.get(s.symbol) ?? 0) + (unsent.get(s.id) ?? 0))
   const portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, [...openOrders, ...unknown], scheduled)
-  if (mode === 'record') adoptUnknownHoldings(engine, at, portfolio, new Set(live.map((o) => o.symbol)))
+  // Where an order or a convert is still unsettled, a balance that differs from bot's books is expected.
+  const unsettled = new Set([...live.map((o) => o.symbol), ...engine.store.routes.openConversions().map((c) => c.symbol)])
+  if (mode === 'record') adoptUnknownHoldings(engine, at, portfolio, unsettled)
   return {market: {time: at.now, markets, tickers, suspect}, portfolio, atRisk: atRiskValue(portfolio, (s) => tickers.get(s)?.last), unsent, scheduled}
 }
 
