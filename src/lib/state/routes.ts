@@ -49,6 +49,9 @@ export interface ScheduleRow {
 /** The conversions and TWAP schedules of bot.sqlite (schema 4). Call inside the store's transactions. */
 export class RouteStore {
   private readonly s: Record<string, Database.Statement>
+  // Read several times a cycle, changed only when a schedule or a conversion does.
+  private active: ScheduleRow[] | null = null
+  private open: ConversionRow[] | null = null
 
   constructor(db: Database.Database) {
     const p = (sql: string) => db.prepare(sql)
@@ -68,15 +71,18 @@ export class RouteStore {
 
   insertConversion(row: Omit<ConversionRow, 'attempts' | 'quote' | 'received' | 'fee' | 'error'>): void {
     this.s.insertConversion.run(row)
+    this.open = null
   }
 
   updateConversion(row: ConversionRow): void {
     this.s.updateConversion.run(row)
+    this.open = null
   }
 
   /** Conversions whose outcome is not known yet. */
   openConversions(): ConversionRow[] {
-    return this.s.openConversions.all() as ConversionRow[]
+    this.open ??= this.s.openConversions.all() as ConversionRow[]
+    return this.open
   }
 
   cycleConversions(cycle: number): ConversionRow[] {
@@ -85,14 +91,23 @@ export class RouteStore {
 
   insertSchedule(row: Omit<ScheduleRow, 'note'>): void {
     this.s.insertSchedule.run(row)
+    this.active = null
   }
 
   updateSchedule(row: ScheduleRow): void {
     this.s.updateSchedule.run(row)
+    this.active = null
   }
 
   activeSchedules(): ScheduleRow[] {
-    return this.s.activeSchedules.all() as ScheduleRow[]
+    this.active ??= this.s.activeSchedules.all() as ScheduleRow[]
+    return this.active
+  }
+
+  /** Forgets what it read: after a rolled-back transaction, the database is the truth again. */
+  forget(): void {
+    this.active = null
+    this.open = null
   }
 
   schedule(id: string): ScheduleRow | undefined {

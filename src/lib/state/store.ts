@@ -147,6 +147,7 @@ export class StateStore {
     } catch (error) {
       this.audit.reload()
       this.cache = emptyCache()
+      this.routes.forget()
       throw error
     }
   }

@@ -41,9 +41,7 @@ export async function snapshot(engine: Engine, at: CycleAt, mode: 'record' | 'lo
   const onBook = new Set(openOrders.map((o) => o.clientOrderId))
   // An order whose outcome is still unknown counts as on the book: it may fill, so it is committed risk.
   const unknown = live.filter((r) => r.status === 'sent' && !onBook.has(r.client_order_id)).map(asOpenOrder)
-  const unsent = unsentSlices(engine)
-  const scheduled = new Map<string, number>()
-  for (const s of engine.store.routes.activeSchedules()) scheduled.set(s.symbol, (scheduled.get(s.symbol) ?? 0) + (unsent.get(s.id) ?? 0))
+  const {unsent, scheduled} = unsentSlices(engine)
   const portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, [...openOrders, ...unknown], scheduled)
   // Where an order or a convert is still unsettled, a balance that differs from bot's books is expected.
   const unsettled = new Set([...live.map((o) => o.symbol), ...engine.store.routes.openConversions().map((c) => c.symbol)])
@@ -51,15 +49,18 @@ export async function snapshot(engine: Engine, at: CycleAt, mode: 'record' | 'lo
   return {market: {time: at.now, markets, tickers, suspect}, portfolio, atRisk: atRiskValue(portfolio, (s) => tickers.get(s)?.last), unsent, scheduled}
 }
 
-/** Per active schedule: its total less what its slices filled and what they still have on the way. */
-function unsentSlices(engine: Engine): Map<string, number> {
-  const out = new Map<string, number>()
+/** Per active schedule (and summed by symbol): its total less what its slices filled and have on the way. */
+function unsentSlices(engine: Engine): {unsent: Map<string, number>; scheduled: Map<string, number>} {
+  const unsent = new Map<string, number>()
+  const scheduled = new Map<string, number>()
   for (const s of engine.store.routes.activeSchedules()) {
     const {filled, pending} = engine.store.routes.sliceProgress(s.id)
-    out.set(s.id, Math.max(0, s.total - filled - pending))
+    const left = Math.max(0, s.total - filled - pending)
+    unsent.set(s.id, left)
+    scheduled.set(s.symbol, (scheduled.get(s.symbol) ?? 0) + left)
   }
 
-  return out
+  return {unsent, scheduled}
 }
 
 /**
