@@ -59,6 +59,17 @@ describe('TWAP schedules and converts, through the engine', function () {
     return runCycle(engine, at, own)
   }
 
+  /** The engine's broker, but the process "dies" as soon as the exchange has done `method`: nothing after it runs. */
+  function crashAfter(engine: Engine, method: 'createOrder' | 'convertCommit'): void {
+    const real = engine.broker
+    const crashing = Object.create(real) as Broker
+    crashing[method] = (async (arg: never) => {
+      await (real[method] as (a: never) => Promise<unknown>).call(real, arg)
+      throw new Error(`crash after ${method}`)
+    }) as never
+    engine.broker = crashing
+  }
+
   /** Sells `amount` of `symbol` through the engine's route, as `bot convert` would. */
   const sell = (symbol: string, tier: string, amount: number): OwnOrders => (snap) => ({
     orders: [{symbol, tier, side: 'sell', amount, price: snap.market.tickers.get(symbol)!.bid, action: 'convert', reason: 'test sell'}], denied: [],
@@ -82,16 +93,9 @@ describe('TWAP schedules and converts, through the engine', function () {
   it('a crash after the exchange accepted a slice but before bot recorded it: no second order after the restart, its fill counted once', async () => {
     setup()
     let engine = await open()
-    const real = engine.broker
     // The process "dies" right after the exchange accepted the first order: nothing after it runs.
-    const crashing: Broker = Object.create(real) as Broker
-    crashing.createOrder = async (req) => {
-      await real.createOrder(req)
-      throw new Error('crash after accept')
-    }
-
-    engine.broker = crashing
-    await assert.rejects(cycle(engine, sell('AAVE-USD', 'tier3', 40)), /crash after accept/)
+    crashAfter(engine, 'createOrder')
+    await assert.rejects(cycle(engine, sell('AAVE-USD', 'tier3', 40)), /crash after createOrder/)
     await close()
     const [schedule] = schedules()
     assert.equal(schedule.slices, 4)
@@ -126,16 +130,9 @@ describe('TWAP schedules and converts, through the engine', function () {
   it('a crash after a convert was committed but before bot recorded it: committed again after the restart, done once', async () => {
     setup((a) => a.replace('convert_supported: false', 'convert_supported: true'))
     let engine = await open()
-    const real = engine.broker
-    const crashing: Broker = Object.create(real) as Broker
-    crashing.convertCommit = async (quote) => {
-      await real.convertCommit(quote)
-      throw new Error('crash after commit')
-    }
-
-    engine.broker = crashing
-    const before = (await real.balances()).USD.total
-    await assert.rejects(cycle(engine, sell('BTC-USD', 'tier1', 0.1)), /crash after commit/)
+    const before = (await engine.broker.balances()).USD.total
+    crashAfter(engine, 'convertCommit')
+    await assert.rejects(cycle(engine, sell('BTC-USD', 'tier1', 0.1)), /crash after convertCommit/)
     await close()
     const [row] = query<{id: string; status: string; quote: string | null}>(state, 'bot.sqlite', 'SELECT id, status, quote FROM conversions')
     assert.equal(row.status, 'quoted', 'the quote was held before the commit left')
