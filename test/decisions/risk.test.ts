@@ -104,6 +104,23 @@ describe('order plan', () => {
     assert.deepEqual(p.denied.map((d) => [d.symbol, d.side, d.denial.code]), [['ETH-USD', 'sell', 'SUSPECT_PRICE'], ['AVAX-USD', 'buy', 'SUSPECT_PRICE']])
   })
 
+  it('a reduce counts what a TWAP schedule is already selling: it sells only the rest, or nothing', () => {
+    // 4 ETH at 2000 = 8,000; the target is 4,000. A schedule still has 1 ETH (2,000) to sell: the reduce
+    // sells (3 ETH x 2000 - 4,000) / bid, about 1 ETH, not the 2 ETH it would without the schedule.
+    const b = {USD: {free: 80_000, total: 80_000}, ETH: {free: 4, total: 4}}
+    const reduce: Target = {symbol: 'ETH-USD', tier: 'tier1', action: 'reduce', value: 4000, score: 0.1, reason: 'over its cap'}
+    const sized = (scheduled: number) => {
+      const portfolio = buildPortfolio('USD', b, snap.tickers, [], new Map([['ETH-USD', scheduled]]))
+      assert.equal(portfolio.holdings.get('ETH-USD')!.free, 4 - scheduled)
+      return planOrders({targets: [reduce], market: snap, portfolio, committed: new Map([['ETH-USD', 8000]]), atRisk: 8000, policy, recentIntents: []}).orders
+    }
+
+    const bid = snap.tickers.get('ETH-USD')!.bid
+    assert.equal(sized(0)[0].amount, Math.floor((4000 / bid) * 1e4) / 1e4)
+    assert.equal(sized(1)[0].amount, Math.floor((2000 / bid) * 1e4) / 1e4)
+    assert.deepEqual(sized(2.5), [], 'the schedule alone brings it under the target')
+  })
+
   it('does not stack a second order on a symbol with an open order', () => {
     const {plan: p} = plan({USD: 100_000}, [enter('ETH-USD', 'tier1', 5000)], [openOrder('ETH-USD', 'buy', 1, 2000)])
     assert.equal(p.denied[0].denial.code, 'DUPLICATE_ORDER')

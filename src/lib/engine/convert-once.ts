@@ -73,18 +73,26 @@ const GRACE_MS = 120_000
  * it stops is left to the loop. `dryRun` only looks: no lock, nothing written.
  */
 export async function convertOnce(options: ConvertOptions): Promise<ConvertResult> {
+  // A read-only look first: a request refused (unknown currency, no route, nothing to convert) or only
+  // previewed never opens the state dir for writing, so it changes no file, even a state dir not made yet.
+  const look = await openEngine({...options, command: 'convert'}, 'preview')
+  let request: ConvertRequest
+  try {
+    const {engine} = look
+    request = await checkedRequest(engine, options.request)
+    const at = nextAt(engine)
+    const snap = await snapshot(engine, at, 'look')
+    const planned = plan(engine, request, planInput(engine, at, snap, []))
+    if (planned.problem) throw new BotError(`cannot convert ${request.from} to ${request.to}: ${planned.problem}`, 'CONVERT_IMPOSSIBLE')
+    if (options.dryRun) return preview(engine, snap, request, planned)
+  } finally {
+    await look.close()
+  }
+
   const opened = await openForConvert(options)
   try {
-    const {engine} = opened
-    const request = await checkedRequest(engine, options.request)
-    const at = nextAt(engine)
-    // A look: the cycle that trades takes (and records) its own snapshot.
-    const look = await snapshot(engine, at, 'look')
-    const planned = plan(engine, request, planInput(engine, at, look, []))
-    // Refused before anything is written: there is no route, or nothing to convert.
-    if (planned.problem) throw new BotError(`cannot convert ${request.from} to ${request.to}: ${planned.problem}`, 'CONVERT_IMPOSSIBLE')
-    if (options.dryRun) return preview(engine, look, request, planned)
-    return await execute(engine, request, options.stop ?? new AbortController().signal)
+    // The cycle that trades takes (and records) its own snapshot, and checks the legs again on it.
+    return await execute(opened.engine, request, options.stop ?? new AbortController().signal)
   } finally {
     await opened.close()
   }
@@ -92,7 +100,7 @@ export async function convertOnce(options: ConvertOptions): Promise<ConvertResul
 
 async function openForConvert(options: ConvertOptions) {
   try {
-    return await openEngine({...options, command: 'convert'}, options.dryRun ? 'preview' : 'once')
+    return await openEngine({...options, command: 'convert'}, 'once')
   } catch (error) {
     if (error instanceof BotError && error.code === 'LOCKED') {
       throw new BotError(`${error.message.replace(/; stop it.*$/, '')}: stop it to convert by hand; \`bot convert --dry-run\` shows the route without trading`, 'LOCKED')

@@ -163,7 +163,8 @@ function sizeSell(target: Target, input: PlanInput): ProposedOrder | null {
   const t = input.market.tickers.get(target.symbol)
   if (!holding || !m || !t) return null
   const {min_order_notional: min, max_order_notional: max} = input.policy.risk
-  const wanted = target.action === 'exit' ? holding.free : (holding.value - target.value) / t.bid
+  // A reduce counts only what no sell already on its way (an open order, a TWAP schedule) will take.
+  const wanted = target.action === 'exit' ? holding.free : (holding.free * holding.price - target.value) / t.bid
   let amount = Math.min(wanted, holding.free)
   // Never leave a remainder too small to sell later.
   if ((holding.free - amount) * t.bid < min) amount = holding.free
