@@ -30,6 +30,7 @@ const OUTSIDE = 'other'
 export class RequestCounter {
   private readonly context = new AsyncLocalStorage<string>()
   private total = 0
+  private everSent = 0
   private failed = 0
   private failedByKind: Partial<Record<ExchangeErrorKind, number>> = {}
   private readonly byOperation = new Map<string, OperationRequests>()
@@ -40,8 +41,14 @@ export class RequestCounter {
     return this.context.run(operation, fn)
   }
 
+  /** Requests sent since this counter was made (reset() leaves it). */
+  get sent(): number {
+    return this.everSent
+  }
+
   /** One HTTP request leaving. */
   count(): void {
+    this.everSent++
     this.total++
     this.entry(this.context.getStore() ?? OUTSIDE).requests++
   }

@@ -104,9 +104,13 @@ export class CcxtSession {
     return new CcxtSession(exchangeId, ex, loaded.precisionModes, loaded.via, options)
   }
 
-  /** One port call: its requests counted under `operation`, refused while the circuit is open, errors classified. */
+  /**
+   * One port call: its requests counted under `operation`, refused while the circuit is open, errors
+   * classified; a success moves the breaker only if it reached the exchange.
+   */
   call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return this.requests.within(operation, () => this.resilience.call(operation, fn))
+    const before = this.requests.sent
+    return this.requests.within(operation, () => this.resilience.call(operation, fn, () => this.requests.sent > before))
   }
 
   retry<T>(operation: string, fn: () => Promise<T>): Promise<T> {
