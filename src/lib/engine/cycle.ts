@@ -3,7 +3,7 @@ import type {CycleAt, Engine} from './context.js'
 import type {CycleReport} from './events.js'
 import {decide, planInput, universe} from './steps/decide.js'
 import {commitPlan, sendIntents} from './steps/execute.js'
-import {checkKillSwitch} from './steps/kill-switch.js'
+import {checkClock, checkKillSwitch} from './steps/kill-switch.js'
 import {reconcile} from './steps/reconcile.js'
 import {record} from './steps/record.js'
 import {dueSlices} from './steps/route.js'
@@ -22,7 +22,7 @@ export type OwnOrders = (snap: Snapshot) => ExtraOrder[]
 export async function runCycle(engine: Engine, at: CycleAt, own?: OwnOrders): Promise<CycleReport> {
   const step = stepTimer(engine, at)
   const act = !at.resumed
-  const halted = await step('kill switch', () => checkKillSwitch(engine, at)) //                           1
+  const halted = (await step('kill switch', () => checkKillSwitch(engine, at))) || (await step('clock', () => checkClock(engine, at))) // 1
   let fills = await step('reconcile', () => reconcile(engine, at)) //                                      2
   const snap = await step('snapshot', () => snapshot(engine, at)) //                                        3
   const eligible = at.kind === 'loop' ? await step('universe', () => universe(engine, at, snap)) : null //  4
