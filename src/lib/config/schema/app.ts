@@ -33,7 +33,7 @@ const Sim = z.strictObject({
  * Scheme, host and port only: ccxt keeps the exchange's own paths. Plain http only to this machine (a test
  * server): anywhere else credentials and orders would cross the network unencrypted.
  */
-const RestUrl = text(/^(https:\/\/[a-z0-9.-]+|http:\/\/(127\.0\.0\.1|\[::1\]|localhost))(:\d{1,5})?\/?$/i, 'an https:// URL (scheme, host, optional port), or http:// to a loopback host (127.0.0.1, [::1], localhost)')
+const RestUrl = text(/^(https:\/\/[A-Za-z0-9.-]+|http:\/\/(127\.0\.0\.1|\[::1\]|localhost))(:\d{1,5})?\/?$/, 'an https:// URL (scheme, host, optional port), or http:// to a loopback host (127.0.0.1, [::1], localhost)')
 
 const Exchange = z.strictObject({
   id: opt(text(/^[a-z][a-z0-9]*$/, 'an exchange id: "sim" or a ccxt id such as "coinbase"'), 'sim'),
