@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import {type ChildProcess, spawn} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -5,7 +6,8 @@ import path from 'node:path'
 import {BIN, withoutPrefixes} from '../helpers/cli.js'
 import {configCopy} from '../helpers/fixtures.js'
 import {query} from '../helpers/run.js'
-import {type TestKey, testKey} from '../coinbase/keys.js'
+import type {OrderRecord} from '../coinbase/book.js'
+import type {TestKey} from '../coinbase/keys.js'
 import {type CoinbaseServer, type CoinbaseServerOptions, startCoinbaseServer} from '../coinbase/server.js'
 
 /**
@@ -82,7 +84,7 @@ export interface CliRun {
   stderr: string
   rawStdout: string
   rawStderr: string
-  /** stdout parsed as JSON lines, where it is (--json). */
+  /** stdout parsed as JSON (--json): one document, or one per line. */
   events: Record<string, any>[]
 }
 
@@ -118,7 +120,17 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   const done = new Promise<CliRun>((resolve) => {
     child.on('close', (status) => {
       clearTimeout(killer)
-      const events = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>)
+      const parse = (text: string): Record<string, any>[] => {
+        try {
+          return [JSON.parse(text) as Record<string, any>]
+        } catch {
+          return []
+        }
+      }
+
+      // One document (trim, metrics: printed over several lines), or JSON lines (run).
+      const whole = out.trim().startsWith('{') ? parse(out) : []
+      const events = whole.length > 0 ? whole : out.split('\n').filter((l) => l.startsWith('{')).flatMap(parse)
       resolve({status, stdout: withoutPrefixes(out), stderr: withoutPrefixes(err), rawStdout: out, rawStderr: err, events})
     })
   })
@@ -162,6 +174,36 @@ export function storedOrders(stateDir: string): StoredOrder[] {
   return query<StoredOrder>(stateDir, 'bot.sqlite', 'SELECT * FROM orders ORDER BY cycle, leg')
 }
 
-export function testKeyPair(): TestKey {
-  return testKey()
+const STATUS: Record<OrderRecord['status'], string> = {OPEN: 'open', FILLED: 'closed', CANCELLED: 'canceled'}
+
+/** Every order the exchange holds is in bot.sqlite, the same; no client order id was sent or filled twice. */
+export function assertSameOrders(stateDir: string, server: CoinbaseServer): {rows: StoredOrder[]; remote: OrderRecord[]} {
+  const rows = storedOrders(stateDir)
+  const remote = server.orders()
+  const byId = new Map(rows.map((r) => [r.client_order_id, r]))
+  assert.equal(new Set(remote.map((o) => o.clientOrderId)).size, remote.length, 'one exchange order per client order id')
+  const posts = server.requests.filter((r) => r.method === 'POST' && r.path === '/api/v3/brokerage/orders').map((r) => (r.body as {client_order_id: string} | undefined)?.client_order_id).filter(Boolean)
+  assert.equal(new Set(posts).size, posts.length, 'no client order id was sent twice')
+  for (const o of remote) {
+    const row = byId.get(o.clientOrderId)
+    assert.ok(row, `exchange order ${o.clientOrderId} is in bot.sqlite`)
+    assert.equal(row.exchange_order_id, o.orderId)
+    assert.equal(row.status, STATUS[o.status], o.clientOrderId)
+    assert.equal(row.side, o.side.toLowerCase())
+    assert.equal(row.symbol, o.productId)
+    assert.ok(Math.abs(row.filled - o.filledSize) <= 1e-9 * Math.max(1, o.filledSize), `${o.clientOrderId} filled ${row.filled} vs ${o.filledSize}`)
+  }
+
+  // Fills booked once: what bot booked per order adds up to what the exchange filled.
+  const fills = query<{client_order_id: string; amount: number}>(stateDir, 'bot.sqlite', 'SELECT client_order_id, sum(amount) AS amount FROM fills GROUP BY client_order_id')
+  for (const f of fills) {
+    const o = remote.find((x) => x.clientOrderId === f.client_order_id)
+    assert.ok(o, `fill of ${f.client_order_id} has an exchange order`)
+    assert.ok(Math.abs(f.amount - o.filledSize) <= 1e-9 * Math.max(1, o.filledSize), `${f.client_order_id} booked ${f.amount}, exchange filled ${o.filledSize}`)
+  }
+
+  const sentRows = rows.filter((r) => r.exchange_order_id !== null)
+  assert.equal(sentRows.length, remote.length, 'no order in bot.sqlite the exchange does not have')
+  return {rows, remote}
 }
+
