@@ -93,6 +93,28 @@ describe('live trading refusals (CLI)', function () {
     await refused(['trim', '--live'], {}, liveConfig(root, server), new RegExp(`\\$${KEY_VAR} \\(exchange\\.api_key_env\\) and \\$${SECRET_VAR} \\(exchange\\.api_secret_env\\) are not set`), 'CREDENTIALS_MISSING')
   })
 
+  it('an exchange ccxt does not know, a timeframe the exchange lacks: refused once ccxt is loaded, still before any request or file', async () => {
+    const unknown = liveConfig(root, server, {mode: 'paper', app: [['  id: coinbase', '  id: nosuchexchange']]})
+    await refused(['run', '--cycles', '1'], {}, unknown, /^Error: exchange: exchange\.id "nosuchexchange" is not an exchange ccxt knows$/, 'UNKNOWN_EXCHANGE')
+    cleanup()
+    mkdirSync(root)
+    const fourHours = liveConfig(root, server, {mode: 'paper', app: [['  timeframe: 1h', '  timeframe: 4h']]})
+    await refused(['run', '--cycles', '1'], {}, fourHours, /^Error: exchange: coinbase has no 4h candles \(it offers: .*1h.*\); set exchange\.timeframe to one of them$/, 'TIMEFRAME_UNSUPPORTED')
+  })
+
+  it('live on a state dir that holds a simulated account (paper or sim)', async () => {
+    const config = liveConfig(root, server)
+    const stateDir = path.join(root, 'paper-state')
+    mkdirSync(stateDir)
+    writeFileSync(path.join(stateDir, 'sim-exchange.sqlite'), '')
+    const before = snapshotOf(stateDir)
+    const r = await runCliAsync(['run', '--live', '--cycles', '1', '--config-dir', config, '--state-dir', stateDir], keyEnv(key))
+    assert.equal(r.status, 1)
+    assert.match(r.stderr.trim(), /^Error: sim-exchange\.sqlite in .* holds a simulated account: live trading needs a state dir of its own \(state\.dir or --state-dir\)$/)
+    assert.deepEqual(snapshotOf(stateDir), before)
+    assert.deepEqual(server.requests, [])
+  })
+
   it('bot validate refuses plain http to a host that is not this machine, naming the field', async () => {
     const config = liveConfig(root, server, {mode: 'paper'})
     edit(config, 'app.yaml', [[`  rest_url: ${server.url}`, '  rest_url: http://api.coinbase.com']])
