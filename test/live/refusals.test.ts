@@ -93,13 +93,24 @@ describe('live trading refusals (CLI)', function () {
     await refused(['trim', '--live'], {}, liveConfig(root, server), new RegExp(`\\$${KEY_VAR} \\(exchange\\.api_key_env\\) and \\$${SECRET_VAR} \\(exchange\\.api_secret_env\\) are not set`), 'CREDENTIALS_MISSING')
   })
 
-  it('an exchange ccxt does not know, a timeframe the exchange lacks: refused once ccxt is loaded, still before any request or file', async () => {
+  it('an exchange ccxt does not know (also named by its variable), a timeframe the exchange lacks: refused once ccxt is loaded, still before any request or file', async () => {
     const unknown = liveConfig(root, server, {mode: 'paper', app: [['  id: coinbase', '  id: nosuchexchange']]})
-    await refused(['run', '--cycles', '1'], {}, unknown, /^Error: exchange: exchange\.id "nosuchexchange" is not an exchange ccxt knows$/, 'UNKNOWN_EXCHANGE')
+    await refused(['run', '--cycles', '1'], {}, unknown, /^Error: exchange\.id "nosuchexchange": ccxt has no such exchange \(write a ccxt id, e\.g\. coinbase, or sim\)$/, 'UNKNOWN_EXCHANGE')
+    cleanup()
+    mkdirSync(root)
+    // An id written as ${VAR} is named by the variable, never shown.
+    const fromEnv = liveConfig(root, server, {mode: 'paper', app: [['  id: coinbase', '  id: ${BOT_TEST_EXCHANGE}']]})
+    const env = {BOT_TEST_EXCHANGE: 'topsecretexchange'}
+    await refused(['run', '--cycles', '1'], env, fromEnv, /^Error: exchange\.id the value of \$BOT_TEST_EXCHANGE: ccxt has no such exchange/, 'UNKNOWN_EXCHANGE')
+    for (const json of [false, true]) {
+      const r = await runCliAsync(['run', '--cycles', '1', ...(json ? ['--json'] : []), '--config-dir', fromEnv, '--state-dir', path.join(root, 'x')], env)
+      assert.ok(!`${r.rawStdout}${r.rawStderr}`.includes('topsecret'), r.rawStdout + r.rawStderr)
+    }
+
     cleanup()
     mkdirSync(root)
     const fourHours = liveConfig(root, server, {mode: 'paper', app: [['  timeframe: 1h', '  timeframe: 4h']]})
-    await refused(['run', '--cycles', '1'], {}, fourHours, /^Error: exchange: coinbase has no 4h candles \(it offers: .*1h.*\); set exchange\.timeframe to one of them$/, 'TIMEFRAME_UNSUPPORTED')
+    await refused(['run', '--cycles', '1'], {}, fourHours, /^Error: exchange\.id "coinbase": coinbase has no 4h candles \(it offers: .*1h.*\); set exchange\.timeframe to one of them$/, 'TIMEFRAME_UNSUPPORTED')
   })
 
   it('live on a state dir that holds a simulated account (paper or sim)', async () => {

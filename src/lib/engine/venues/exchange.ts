@@ -8,7 +8,7 @@ import {durationText, TIMEFRAME_MS} from '../../domain.js'
 import {BotError} from '../../errors.js'
 // No ccxt is loaded by this import: openCcxtVenue loads it (only its exchange's class where it can).
 import {type BreakerOptions, type CcxtVenue, type Credentials, DEFAULT_BREAKER, DEFAULT_RETRY, openCcxtVenue, type RetryOptions} from '../../exchange/ccxt/index.js'
-import {WallClock} from '../../exchange/ports.js'
+import {ExchangeError, WallClock} from '../../exchange/ports.js'
 import {SimBroker} from '../../exchange/sim-broker/broker.js'
 import {tierMap} from '../../universe/eligibility.js'
 import type {PreparedVenue, VenueOptions} from '../venue.js'
@@ -39,6 +39,19 @@ export function resilienceFor(intervalMs: number, maxCycleMs: number): {retry: R
  */
 function localServer(restUrl: string | undefined): boolean {
   return restUrl !== undefined && /^http:\/\//i.test(restUrl)
+}
+
+/**
+ * A venue that cannot be opened, as a refusal naming the setting: an exchange.id written as ${VAR} is shown by
+ * the variable's name, never by its value.
+ */
+function refusalOf(error: unknown, config: BotConfig): unknown {
+  if (!(error instanceof ExchangeError)) return error
+  const {id} = config.app.exchange
+  const shown = shownValue(config.fromEnv.app, ['exchange', 'id'], `"${id}"`)
+  if (error.code === 'UNKNOWN_EXCHANGE') return new BotError(`exchange.id ${shown}: ccxt has no such exchange (write a ccxt id, e.g. coinbase, or sim)`, error.code)
+  const message = config.fromEnv.app.has('exchange.id') ? error.message.split(id).join(shown) : error.message
+  return new BotError(`exchange.id ${shown}: ${message}`, error.code)
 }
 
 /** A client-order-id namespace of its own, for an account bot may share with other state dirs or people. */
@@ -88,6 +101,8 @@ export function prepareExchangeVenue(config: BotConfig, options: VenueOptions): 
     loaded ??= openCcxtVenue({
       exchangeId: ex.id, restUrl, credentials, timeoutMs: ex.timeout_ms, quote: ex.quote_currency, timeframe: ex.timeframe,
       ...resilienceFor(intervalMs, app.loop.max_cycle_seconds * 1000), rateLimit: !localServer(restUrl),
+    }).catch((error: unknown) => {
+      throw refusalOf(error, config)
     })
     return loaded
   }
