@@ -102,6 +102,7 @@ export const SECTIONS = [
   {name: 'startup', title: `Startup: ${RUNS} cold starts each, interleaved`, run: startup},
   {name: 'imports', title: 'Modules loaded by bot validate', run: imports},
   {name: 'replay', title: 'Replay speed and memory through the full loop (targets: >= 1,000,000 symbol-bars/s at 1,000 symbols; <= 0.25 ms per cycle at 26; RSS flat within 10 MB)', run: async () => (await import('./replay.js')).replaySection()},
+  {name: 'live', title: 'Live trading against the loopback Coinbase server, real ccxt client (targets: <= 4 REST requests per cycle plus 1 per order; peak RSS of bot run --live <= 110 MB)', run: async () => (await import('./live.js')).liveSection()},
 ]
 
 export async function main(names = []) {

@@ -157,6 +157,21 @@ const ROWS: Row[] = [
     path: 'metrics.pushgateway_url', code: 'invalid_url', message: 'expected an http(s) URL', at: key('pushgateway_url'),
   },
   {
+    name: 'REST URL: plain http to a host that is not this machine',
+    file: 'app.yaml', edit: replace('  rest_url: null', '  rest_url: http://api.example.com'),
+    path: 'exchange.rest_url', code: 'invalid_format', message: 'or http:// to a loopback host (127.0.0.1, [::1], localhost), found "http://api.example.com"', at: key('rest_url'),
+  },
+  {
+    name: 'REST URL: a loopback name used as a subdomain of another host',
+    file: 'app.yaml', edit: replace('  rest_url: null', '  rest_url: http://127.0.0.1.example.com:8080'),
+    path: 'exchange.rest_url', code: 'invalid_format', message: 'found "http://127.0.0.1.example.com:8080"', at: key('rest_url'),
+  },
+  {
+    name: 'REST URL: a path (ccxt keeps the exchange\'s own paths, so it would be ignored)',
+    file: 'app.yaml', edit: replace('  rest_url: null', '  rest_url: https://api-sandbox.example.com/api/v3'),
+    path: 'exchange.rest_url', code: 'invalid_format', message: 'expected an https:// URL (scheme, host, optional port)', at: key('rest_url'),
+  },
+  {
     name: 'cross-file: sim cost for a tier universe.yaml does not define',
     file: 'app.yaml', edit: replace('        tier3: 10\n', '        tier9: 10\n'),
     path: 'exchange.sim.costs.spread_bps.tier9', code: 'unknown_tier', message: 'tier "tier9" is not defined in universe.yaml', at: key('tier9'),

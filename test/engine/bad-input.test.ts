@@ -90,7 +90,7 @@ describe('bot run refuses bad input with one clear line', function () {
     writeFileSync(app, original.replace('  id: sim', '  id: ${BOT_EXCHANGE}'))
     r = runCli(['run', '--config-dir', config, '--state-dir', path.join(t.dir, 'state')], {env: {BOT_EXCHANGE: 'topsecretexchange'}})
     assert.equal(r.status, 1)
-    assert.match(r.stderr, /exchange\.id the value of \$BOT_EXCHANGE: this version trades on the simulated exchange only/)
+    assert.match(r.stderr, /exchange\.id the value of \$BOT_EXCHANGE: ccxt has no such exchange/)
     for (const out of [r.stdout, r.stderr]) assert.ok(!out.includes('topsecret') && !out.includes('TOPSECRET'))
   })
 

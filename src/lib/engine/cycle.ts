@@ -3,7 +3,7 @@ import type {CycleAt, Engine} from './context.js'
 import type {CycleReport} from './events.js'
 import {decide, planInput, universe} from './steps/decide.js'
 import {commitPlan, sendIntents} from './steps/execute.js'
-import {checkKillSwitch} from './steps/kill-switch.js'
+import {checkClock, checkKillSwitch} from './steps/kill-switch.js'
 import {reconcile} from './steps/reconcile.js'
 import {record} from './steps/record.js'
 import {dueSlices} from './steps/route.js'
@@ -25,13 +25,15 @@ export type OwnOrders = (snap: Snapshot, input: PlanInput) => {orders: ExtraOrde
 export async function runCycle(engine: Engine, at: CycleAt, own?: OwnOrders): Promise<CycleReport> {
   const step = stepTimer(engine, at)
   const act = !at.resumed
-  const halted = await step('kill switch', () => checkKillSwitch(engine, at)) //                           1
+  const killed = await step('kill switch', () => checkKillSwitch(engine, at)) //                           1
+  const halted = killed || (await step('clock', () => checkClock(engine, at))) //                          1b. clock skew pauses trading
   let fills = await step('reconcile', () => reconcile(engine, at)) //                                      2
   const snap = await step('snapshot', () => snapshot(engine, at)) //                                        3
   const eligible = at.kind === 'loop' ? await step('universe', () => universe(engine, at, snap)) : null //  4
   const decision = act && !halted && eligible ? await step('decide', () => decide(engine, at, snap, eligible)) : null // 5-6
   const trimmed = act && !halted && at.kind !== 'convert' ? await step('trim', () => trim(engine, at, snap, decision)) : null // 7
-  const due = act ? dueSlices(engine, at, snap, halted) : null //                                          8a. TWAP slices due now
+  // The kill switch ends TWAP schedules; a clock out of range only holds their slices back until it is fixed.
+  const due = act && !(halted && !killed) ? dueSlices(engine, at, snap, killed) : null //                   8a. TWAP slices due now
   const plan = act && !halted ? withExtras(engine, at, snap, trimmed, own, due?.sells ?? []) : null
   const planStored = at.resumed || (await step('write-ahead', () => commitPlan(engine, at, snap, plan, due))) // 8a. intents
   fills += await step('execute', () => sendIntents(engine, at, snap)) //                                   8b

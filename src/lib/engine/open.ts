@@ -7,7 +7,7 @@ import {BotError} from '../errors.js'
 import {PriceGuard} from '../market/price-guard.js'
 import type {Metrics} from '../metrics/metrics.js'
 import {instrumentBroker, instrumentMarketData} from '../metrics/instrument-exchange.js'
-import {metricsObserver} from '../metrics/record.js'
+import {metricsObserver, setKillSwitch} from '../metrics/record.js'
 import {SignalBook} from '../signals/scores.js'
 import {sqliteAlertStore} from '../state/alert-store.js'
 import {AuditHeadFile} from '../state/audit-head.js'
@@ -20,8 +20,10 @@ import {tierMap} from '../universe/eligibility.js'
 import {raiseAlert} from './alerting.js'
 import type {Engine} from './context.js'
 import type {EngineEvent, EngineObserver} from './events.js'
+import {killSwitchRecorded} from './steps/kill-switch.js'
 import {warmUp} from './steps/snapshot.js'
 import {prepareVenue, randomNamespace, type Venue} from './venue.js'
+import {ExchangeWatch, retryTransient} from './venues/watch.js'
 
 /**
  * What a command opens the engine for: `run` (the loop: a metrics exporter), `once` (one trading step from
@@ -41,7 +43,7 @@ export interface OpenOptions {
   observe: EngineObserver
   /** Where the console alert sink writes (default: nowhere; every alert is also an event). */
   alertLine?: (line: string, severity: Severity) => void
-  /** Where the audit key's and alert secrets' variables are read (default: process.env). */
+  /** Where the exchange credentials', the audit key's and alert secrets' variables are read (default: process.env). */
   env?: NodeJS.ProcessEnv
   /** bot's version, for bot_info and alert bodies. */
   version?: string
@@ -58,6 +60,10 @@ export interface OpenedEngine {
   stateDir: string
   /** Records the duration of one cycle (metrics), if metrics are on. */
   cycleTook(seconds: number): void
+  /** The metrics the loop records into; null when they are off. */
+  metrics: Metrics | null
+  /** A real exchange's circuit breaker and requests (no-ops on the sim). */
+  watch: ExchangeWatch
   /** Releases everything (and pushes a one-shot's metrics); call once, also after a failure. */
   close(): Promise<void>
 }
@@ -69,16 +75,17 @@ interface Metering {
 }
 
 /**
- * The composition root for every command that trades: validates, loads the venue's data, takes the state
- * dir's lock, checks the state dir (one run, audit chain intact), opens the venue, alerts and metrics, and
- * warms the indicators up. Every refusal comes before the first write; on any failure what was opened is
- * released.
+ * The composition root for every command that trades: validates, checks live trading's opt-ins and
+ * credentials, loads the venue's data (or ccxt), takes the state dir's lock, checks the state dir (one run,
+ * audit chain intact), opens the venue, alerts and metrics, and warms the indicators up. Every refusal comes
+ * before the first write and the first request; on any failure what was opened is released.
  */
 export async function openEngine(options: OpenOptions, mode: OpenMode): Promise<OpenedEngine> {
   const config = options.config ?? requireValidConfig(options.configDir)
   const env = options.env ?? process.env
   const stateDir = options.stateDir ?? config.app.state.dir
-  const prepared = prepareVenue(config, {stateDir, intervalSeconds: options.intervalSeconds, live: options.live ?? false})
+  const prepared = prepareVenue(config, {stateDir, intervalSeconds: options.intervalSeconds, live: options.live ?? false, env})
+  await prepared.load?.()
   const auditKey = auditKeyFrom(config.app.state.audit_key_env, env)
   const lock: StateLock | null = mode === 'preview' ? null : acquireLock(stateDir)
   const closers: (() => unknown)[] = [() => lock?.release()]
@@ -120,12 +127,16 @@ export async function openEngine(options: OpenOptions, mode: OpenMode): Promise<
       if (warning) options.observe({type: 'notice', level: 'warning', message: warning})
     })
     const observe = combine(options.observe, metricsObserver(meter.metrics))
+    const watch = new ExchangeWatch(venue.exchange, meter.metrics)
+    closers.push(() => watch.settle())
     if (mode !== 'preview') auditHead.write(store.audit.current(), venue.clock.now())
     const engine = await createEngine(config, stateDir, {...venue, market: instrumentMarketData(venue.market, meter.metrics), broker: instrumentBroker(venue.broker, meter.metrics)}, {store, auditHead, alerts, observe, timing: options.timing})
+    setKillSwitch(meter.metrics, killSwitchRecorded(engine))
     if (meter.warning) await raiseAlert(engine, {code: 'EXPORTER_DISABLED', severity: 'warning', time: venue.clock.now(), summary: meter.warning, action: 'free one of the ports or set metrics.port / port_retries in app.yaml; bot keeps trading without metrics'})
     return {
       engine, venue, config, stateDir,
       cycleTook: (seconds) => meter.metrics?.cycleDuration.observe(seconds),
+      metrics: meter.metrics, watch,
       close: closeAll,
     }
   } catch (error) {
@@ -195,7 +206,8 @@ async function createEngine(config: BotConfig, stateDir: string, venue: Venue, p
     symbols, tierOf, idPrefix, benchmark: symbols.includes(btc) ? btc : symbols[0] ?? null,
     observe: parts.observe, eligibility, auditHead: parts.auditHead, alerts: parts.alerts, timing: parts.timing ?? (() => {}),
   }
-  await warmUp(engine)
+  // A real exchange may fail a request now and then: the warm-up is tried again before the start is given up.
+  await retryTransient(() => warmUp(engine), venue.clock.kind === 'wall' ? 3 : 1, Math.min(2000, venue.intervalMs))
   return engine
 }
 

@@ -64,7 +64,7 @@ async function lookUp(broker: Broker, row: OrderRow): Promise<OrderState | null>
 
 /** Copy the exchange's view of an order into our row; a newly filled part becomes a fill. Returns 1 if it filled more. */
 export function applyOrderState(store: StateStore, row: OrderRow, remote: OrderState, now: number): number {
-  if (remote.symbol !== row.symbol || remote.side !== row.side || Math.abs(remote.amount - row.amount) > row.amount * 1e-9) {
+  if (!sameOrder(row, remote)) {
     // Another order answered to our client order id: trading on would book someone else's fills as ours.
     throw new BotError(`the exchange returned ${remote.side} ${remote.amount} ${remote.symbol} for client order id ${row.client_order_id}, which bot recorded as ${row.side} ${row.amount} ${row.symbol}; stopping before anything else is sent`, 'ORDER_MISMATCH')
   }
@@ -88,4 +88,18 @@ export function applyOrderState(store: StateStore, row: OrderRow, remote: OrderS
     average_price: remote.averagePrice, fee: remote.fee, error: remote.reason,
   })
   return fills
+}
+
+/**
+ * Whether the exchange's order is the one bot stored. The client order id (where the exchange reports one),
+ * symbol and side always compare. The amount compares except on a market buy: an exchange may size it in
+ * quote (Coinbase spends a quote_size), so its record has no base amount of its own and reports what filled,
+ * or nothing; bot's amount is only what it expected that spend to buy (the ccxt adapter knows it only while
+ * the process that placed the order runs, so after a restart the two differ).
+ */
+function sameOrder(row: OrderRow, remote: OrderState): boolean {
+  if (remote.clientOrderId !== '' && remote.clientOrderId !== row.client_order_id) return false
+  if (remote.symbol !== row.symbol || remote.side !== row.side) return false
+  if (row.type === 'market' && row.side === 'buy') return true
+  return Math.abs(remote.amount - row.amount) <= row.amount * 1e-9
 }

@@ -17,7 +17,7 @@ function counter(m: Metrics): Counted {
 }
 
 /**
- * The MarketData port with every call counted. The composition root wraps the venue's ports once; no adapter
+ * The MarketData port with every call counted, and each reading of the exchange's clock as bot_clock_skew_seconds. The composition root wraps the venue's ports once; no adapter
  * knows about metrics. Errors pass through unchanged.
  */
 export function instrumentMarketData(inner: MarketData, m: Metrics | null): MarketData {
@@ -29,7 +29,13 @@ export function instrumentMarketData(inner: MarketData, m: Metrics | null): Mark
     markets: () => call('markets', () => inner.markets()),
     tickers: (symbols) => call('tickers', () => inner.tickers(symbols)),
     candles: (since, limit) => call('candles', () => inner.candles(since, limit)),
-    time: () => call('time', () => inner.time()),
+    time: () => call('time', async () => {
+      const sentAt = Date.now()
+      const time = await inner.time()
+      // Taken at the request's midpoint, as measureSkew does (exchange/ccxt/venue.ts).
+      m.clockSkewSeconds.set((time - (sentAt + Date.now()) / 2) / 1000)
+      return time
+    }),
     close: () => inner.close(),
   }
 }

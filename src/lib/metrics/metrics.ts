@@ -30,6 +30,8 @@ export type OrderOutcome =
 export type TrimOutcome = 'succeeded' | 'partial' | 'failed'
 export type ConvertRoute = 'convert' | 'market' | 'twap'
 export type ConvertOutcome = 'succeeded' | 'failed' | 'unsupported'
+/** Why a cycle was given up between two of its steps (its stored intents are reconciled by the next one). */
+export type AbandonReason = 'overrun' | 'exchange_error'
 type AlertSink = AppConfig['alerts']['sinks'][number]
 export type AlertSeverity = AlertSink['min_severity']
 export type AlertSinkType = AlertSink['type']
@@ -50,6 +52,7 @@ export const ALERT_SEVERITIES = members<AlertSeverity>({info: true, warning: tru
 export const ALERT_SINK_TYPES = members<AlertSinkType>({console: true, webhook: true, slack: true, alertmanager: true})
 export const ALERT_OUTCOMES = members<AlertOutcome>({sent: true, failed: true, timed_out: true, deduplicated: true})
 export const EXCHANGE_ERROR_KINDS = members<ExchangeErrorKind>({retryable: true, rate_limited: true, rejected: true, fatal: true})
+export const ABANDON_REASONS = members<AbandonReason>({overrun: true, exchange_error: true})
 export const DENIAL_CODES = members<DenialCode>({
   EXPOSURE_CAP: true, TIER_POSITION_CAP: true, MIN_NOTIONAL: true, MAX_ORDER_NOTIONAL: true, PRICE_COLLAR: true, ORDER_BUDGET: true,
   DUPLICATE_ORDER: true, STALE_QUOTE: true, INSUFFICIENT_FUNDS: true, PRECISION: true, NO_MARKET: true, UNPRICED_HOLDINGS: true, SUSPECT_PRICE: true,
@@ -58,6 +61,9 @@ export const EXCHANGE_OPERATIONS = members<ExchangeOperation>({
   markets: true, tickers: true, candles: true, time: true, balances: true, createOrder: true, fetchOrder: true,
   fetchOrderByClientId: true, recentOrders: true, cancelOrder: true, openOrders: true, convertQuote: true, convertCommit: true,
 })
+
+/** HTTP requests one cycle sends to a real exchange: about 4 plus 1 to 3 per order (see bench/live.js). */
+export const REQUESTS_PER_CYCLE_BUCKETS = [0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100]
 
 /** 1 ms (a sim cycle) to 120 s (loop.max_cycle_seconds' default). */
 export const CYCLE_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
@@ -79,6 +85,10 @@ export interface LabeledGauge<L extends Labels> {
   set(labels: L, value: number): void
   /** Drop every series (e.g. before setting the positions held now). */
   reset(): void
+}
+
+export interface PlainCounter {
+  inc(value?: number): void
 }
 
 export interface PlainGauge {
@@ -115,6 +125,10 @@ function openGauge<K extends string>(registry: Registry, def: Definition & {labe
 
 function gauge(registry: Registry, def: Definition): PlainGauge {
   return new Gauge({...def, registers: [registry]})
+}
+
+function counter(registry: Registry, def: Definition): PlainCounter {
+  return new Counter({...def, registers: [registry]})
 }
 
 function combinations<L extends Labels>(sets: {[K in keyof L]: readonly L[K][]}): L[] {
@@ -158,6 +172,14 @@ export function createMetrics(registry: Registry, options: CreateMetricsOptions 
     cycleDuration: new Histogram({name: 'bot_cycle_duration_seconds', help: 'Wall-clock time of one completed cycle', buckets: CYCLE_DURATION_BUCKETS, registers: [registry]}) as PlainHistogram,
     lastCycleTimestamp: gauge(registry, {name: 'bot_last_cycle_completed_timestamp_seconds', help: 'Unix time (wall clock) at which the last cycle completed'}),
     killSwitchActive: gauge(registry, {name: 'bot_kill_switch_active', help: '1 while <state dir>/KILL_SWITCH halts trading, else 0'}),
+    cyclesAbandoned: closedCounter<{reason: AbandonReason}>(registry, {name: 'bot_cycles_abandoned_total', help: 'Cycles given up between two steps: over loop.max_cycle_seconds, or the exchange failing after retries', labels: {reason: ABANDON_REASONS}}),
+    // Paper and live only: a real exchange's connection.
+    httpRequests: counter(registry, {name: 'bot_exchange_http_requests_total', help: 'HTTP requests sent to the exchange, retries and failures included'}),
+    httpFailures: closedCounter<{kind: ExchangeErrorKind}>(registry, {name: 'bot_exchange_http_failures_total', help: 'Failed HTTP requests to the exchange (an error status, no answer, an answer that does not parse) by error kind, also those a retry recovered from', labels: {kind: EXCHANGE_ERROR_KINDS}}),
+    httpRequestsPerCycle: new Histogram({name: 'bot_exchange_http_requests_per_cycle', help: 'HTTP requests one cycle sent to the exchange, retries included', buckets: REQUESTS_PER_CYCLE_BUCKETS, registers: [registry]}) as PlainHistogram,
+    circuitOpen: gauge(registry, {name: 'bot_exchange_circuit_open', help: '1 while the circuit breaker stops calls to the exchange after failures in a row (open or trying again), else 0'}),
+    circuitOpens: counter(registry, {name: 'bot_exchange_circuit_opens_total', help: 'Times the circuit breaker opened'}),
+    clockSkewSeconds: gauge(registry, {name: 'bot_clock_skew_seconds', help: 'The exchange\'s clock minus this machine\'s at the last reading (positive: the exchange is ahead)'}),
   }
 }
 

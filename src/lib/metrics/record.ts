@@ -1,7 +1,8 @@
 import type {EngineEvent, EngineObserver} from '../engine/events.js'
 import type {OrderStatus, Side} from '../domain.js'
 import type {DenialCode} from '../risk/checks.js'
-import type {AlertOutcome, AlertSeverity, AlertSinkType, ConvertOutcome, ConvertRoute, Metrics, OrderOutcome, TrimOutcome} from './metrics.js'
+import type {ExchangeErrorKind} from '../exchange/ports.js'
+import type {AbandonReason, AlertOutcome, AlertSeverity, AlertSinkType, ConvertOutcome, ConvertRoute, Metrics, OrderOutcome, TrimOutcome} from './metrics.js'
 
 /**
  * The call sites' API: one function per thing that happened, each a no-op when metrics are off (null), so
@@ -99,10 +100,36 @@ export function setKillSwitch(m: Metrics | null, active: boolean): void {
   m?.killSwitchActive.set(active ? 1 : 0)
 }
 
+/** HTTP requests a real exchange was sent, and those that failed by kind (exchange/ccxt/requests.ts). */
+export interface ExchangeTraffic {
+  requests: number
+  failedByKind: Partial<Record<ExchangeErrorKind, number>>
+}
+
+/** Requests since the last call; `cycle`: they are one cycle's (the requests-per-cycle histogram). */
+export function recordExchangeTraffic(m: Metrics | null, traffic: ExchangeTraffic, cycle: boolean): void {
+  if (!m) return
+  m.httpRequests.inc(traffic.requests)
+  for (const [kind, n] of Object.entries(traffic.failedByKind) as [ExchangeErrorKind, number][]) m.httpFailures.inc({kind}, n)
+  if (cycle) m.httpRequestsPerCycle.observe(traffic.requests)
+}
+
+/** The circuit breaker moved: `open` while it stops calls (open or half-open); `opened` when it just opened. */
+export function setCircuit(m: Metrics | null, open: boolean, opened: boolean): void {
+  if (!m) return
+  m.circuitOpen.set(open ? 1 : 0)
+  if (opened) m.circuitOpens.inc()
+}
+
+export function recordAbandonedCycle(m: Metrics | null, reason: AbandonReason): void {
+  m?.cyclesAbandoned.inc({reason})
+}
+
 /**
  * The engine's events as metrics: cycle figures and positions, orders, denials, trims, alerts and the kill
- * switch. What the events do not carry (cycle duration, exchange calls) is recorded by the composition root
- * and by instrument-exchange.ts.
+ * switch. What the events do not carry is recorded by the composition root and the loop (cycle duration,
+ * HTTP requests, the circuit breaker, abandoned cycles) and by instrument-exchange.ts (exchange calls, the
+ * clock's skew).
  */
 export function metricsObserver(m: Metrics | null): EngineObserver {
   return (event: EngineEvent) => {
@@ -112,7 +139,8 @@ export function metricsObserver(m: Metrics | null): EngineObserver {
         const r = event.report
         recordCycle(m, {equity: r.equity, cash: r.cash, exposurePct: r.exposurePct, capPct: r.capPct, universe: {eligible: r.eligible, forced: r.forced, excluded: r.excluded}})
         recordPositions(m, r.positions)
-        setKillSwitch(m, r.halted)
+        // Not from r.halted: a cycle is also halted while the exchange's clock is off (CLOCK_SKEW); the
+        // kill switch's own events and its state at start (engine/open.ts) set this gauge.
         m.trimFailuresInARow.set(r.trimFailures)
         break
       }

@@ -29,6 +29,12 @@ const Sim = z.strictObject({
   faults: section(SimFaults),
 })
 
+/**
+ * Scheme, host and port only: ccxt keeps the exchange's own paths. Plain http only to this machine (a test
+ * server): anywhere else credentials and orders would cross the network unencrypted.
+ */
+const RestUrl = text(/^(https:\/\/[A-Za-z0-9.-]+|http:\/\/(127\.0\.0\.1|\[::1\]|localhost))(:\d{1,5})?\/?$/, 'an https:// URL (scheme, host, optional port), or http:// to a loopback host (127.0.0.1, [::1], localhost)')
+
 const Exchange = z.strictObject({
   id: opt(text(/^[a-z][a-z0-9]*$/, 'an exchange id: "sim" or a ccxt id such as "coinbase"'), 'sim'),
   timeframe: opt(z.enum([...TIMEFRAMES]), '1h', 'Bar length of the market data; look-backs in bars are bars of this length'),
@@ -36,6 +42,7 @@ const Exchange = z.strictObject({
   api_key_env: opt(EnvName, 'BOT_API_KEY', 'Name of the environment variable that holds the API key (never the key itself)'),
   api_secret_env: opt(EnvName, 'BOT_API_SECRET', 'Name of the environment variable that holds the API secret'),
   timeout_ms: opt(num({min: 100, max: 120000}, true), 10000),
+  rest_url: opt(z.nullable(RestUrl), null, 'Base URL of the exchange\'s REST API instead of its own (a sandbox, a test server): https://, or http:// only to a loopback host; null = the exchange\'s'),
   sim: section(Sim),
 })
 

@@ -80,6 +80,14 @@ export class CircuitBreaker {
     throw new ExchangeError(`${exchangeId}: circuit open after ${this.failures} failed calls in a row${wait} (last: ${this.lastError ?? 'unknown'})`, 'retryable', CIRCUIT_OPEN)
   }
 
+  /**
+   * An admitted call that did not reach the exchange (answered from a cache): no evidence either way, so the
+   * count of failures stands; a trial call's slot is freed.
+   */
+  release(): void {
+    this.trialInFlight = false
+  }
+
   /** The outcome of an admitted call: only transient failures count against the exchange. */
   record(error: ExchangeError | null): void {
     this.trialInFlight = false
@@ -131,12 +139,17 @@ export class Resilience {
     this.random = options.random ?? Math.random
   }
 
-  /** One port call: refused fast while the circuit is open; its outcome moves the breaker. */
-  async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * One port call: refused fast while the circuit is open; its outcome moves the breaker. `reached` says
+   * whether it sent a request: a success answered from a cache proves nothing about the exchange, and would
+   * otherwise reset the count of failures every cycle, so the breaker would never open.
+   */
+  async call<T>(operation: string, fn: () => Promise<T>, reached: () => boolean = () => true): Promise<T> {
     this.breaker.admit(this.options.exchangeId)
     try {
       const result = await fn()
-      this.breaker.record(null)
+      if (reached()) this.breaker.record(null)
+      else this.breaker.release()
       return result
     } catch (error) {
       const classified = this.options.classify(error, operation)

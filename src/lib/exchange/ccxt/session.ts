@@ -27,6 +27,8 @@ export interface SessionOptions {
   breaker?: Partial<BreakerOptions>
   /** Loaded markets are trusted this long before they are reloaded (default 1 h). */
   marketsTtlMs?: number
+  /** ccxt's rate limiter, which paces requests to the exchange's published limits (default on). */
+  rateLimit?: boolean
 }
 
 /** Bot's BASE-QUOTE symbols and ccxt's spot markets, both ways. */
@@ -85,7 +87,7 @@ export class CcxtSession {
     const loaded = await loadExchange(exchangeId)
     const ex = new loaded.Exchange({
       ...profileConfig(exchangeId),
-      enableRateLimit: true,
+      enableRateLimit: options.rateLimit ?? true,
       timeout: options.timeoutMs,
       ...(credentials && {apiKey: credentials.apiKey, secret: normalizeSecret(credentials.secret)}),
       options: {warnOnFetchOpenOrdersWithoutSymbol: false},
@@ -102,9 +104,13 @@ export class CcxtSession {
     return new CcxtSession(exchangeId, ex, loaded.precisionModes, loaded.via, options)
   }
 
-  /** One port call: its requests counted under `operation`, refused while the circuit is open, errors classified. */
+  /**
+   * One port call: its requests counted under `operation`, refused while the circuit is open, errors
+   * classified; a success moves the breaker only if it reached the exchange.
+   */
   call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return this.requests.within(operation, () => this.resilience.call(operation, fn))
+    const before = this.requests.sent
+    return this.requests.within(operation, () => this.resilience.call(operation, fn, () => this.requests.sent > before))
   }
 
   retry<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -167,7 +173,7 @@ export class CcxtSession {
   }
 
   /**
-   * Counts every HTTP request, and refuses an answer whose body is not JSON: ccxt would hand it on as a
+   * Counts every HTTP request and each that fails (by kind), and refuses an answer whose body is not JSON: ccxt would hand it on as a
    * string, which reads as an empty list or an order without id.
    */
   private countRequests(): void {
@@ -175,8 +181,16 @@ export class CcxtSession {
     const original = ex.fetch.bind(this.ex)
     ex.fetch = async (url, method = 'GET', headers, body) => {
       this.requests.count()
-      const response = await original(url, method, headers, body)
+      let response: unknown
+      try {
+        response = await original(url, method, headers, body)
+      } catch (error) {
+        this.requests.fail(classifyError(error, {exchangeId: this.id, operation: method}, this.scrub).kind)
+        throw error
+      }
+
       if (typeof response === 'string' && response.trim() !== '') {
+        this.requests.fail('retryable')
         const path = url.replace(/^https?:\/\/[^/]+/, '').replace(/\?.*$/, '')
         const sample = response.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 60)
         throw new ExchangeError(`${this.id} ${method} ${path}: the answer is not JSON ("${sample}")`, 'retryable', 'BAD_RESPONSE')

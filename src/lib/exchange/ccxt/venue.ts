@@ -23,6 +23,8 @@ export interface CcxtVenueOptions {
   breaker?: Partial<BreakerOptions>
   /** Loaded markets are trusted this long before a reload (default 1 h). */
   marketsTtlMs?: number
+  /** ccxt's rate limiter (default on): off only for a server on this machine, which is not the exchange. */
+  rateLimit?: boolean
   convert?: {pollMs?: number; settleMs?: number}
 }
 
