@@ -144,11 +144,20 @@ describe('planRoute', () => {
     })
   })
 
+  it('a coin with no market that the broker converts (a stablecoin): convert is the whole route, nothing to fall back to', () => {
+    for (const [from, to] of [['USDC', 'USD'], ['USD', 'USDC']]) {
+      const r = planRoute(routeInput({from, to, amount: 100, policy: policyOf({}, {prefer_convert: true}), convertOffered: true}))
+      assert.deepEqual([r.route, r.convert, r.legs, r.problem], ['convert', true, [], null])
+      // Not preferred: no route at all.
+      assert.match(planRoute(routeInput({from, to, amount: 100, policy: policyOf({}, {prefer_convert: false}), convertOffered: true})).problem!, /USDC-USD/)
+    }
+  })
+
   describe('problems: a message and no legs', () => {
     const convertEverything = {policy: policyOf({}, {prefer_convert: true}), convertOffered: true}
     const cases: [string, Partial<RouteInput> & Pick<RouteInput, 'from' | 'to' | 'amount'>, RegExp][] = [
-      ['unknown market', {from: 'DOGE', to: 'USD', amount: 1}, /DOGE-USD/],
-      ['unknown market for the buy', {from: 'USD', to: 'DOGE', amount: 100}, /DOGE-USD/],
+      ['unknown market, convert not offered', {from: 'DOGE', to: 'USD', amount: 1, convertOffered: false}, /DOGE-USD/],
+      ['unknown market for the buy, convert not offered', {from: 'USD', to: 'DOGE', amount: 100, convertOffered: false}, /DOGE-USD/],
       ['a listed market without a price', {from: 'ADA', to: 'USD', amount: 1}, /ADA-USD/],
       ['a bid of zero', {from: 'BTC', to: 'USD', amount: 1, tickers: new Map([['BTC-USD', ticker('BTC-USD', 40000, {bid: 0})]])}, /BTC-USD/],
       ['coin -> coin whose second market is unknown (no half route)', {from: 'BTC', to: 'DOGE', amount: 0.1}, /DOGE-USD/],
@@ -160,7 +169,7 @@ describe('planRoute', () => {
     ]
     for (const [name, over, mentions] of cases) {
       it(name, () => {
-        const r = planRoute(routeInput({...over, ...convertEverything}))
+        const r = planRoute(routeInput({...convertEverything, ...over}))
         assert.equal(typeof r.problem, 'string')
         assert.match(r.problem!, mentions)
         assert.deepEqual(r.legs, [])

@@ -110,13 +110,17 @@ async function openForConvert(options: ConvertOptions) {
   }
 }
 
-/** FROM and TO must be the quote currency or the base of one of its markets (a usage error otherwise). */
+/**
+ * FROM and TO must be the quote currency, the base of one of its markets, or a coin the exchange converts to
+ * and from the quote currency (a usage error otherwise).
+ */
 async function checkedRequest(engine: Engine, r: ConvertRequest): Promise<ConvertRequest> {
   const quote = engine.config.app.exchange.quote_currency
   const [from, to] = [r.from.toUpperCase(), r.to.toUpperCase()]
   const known = new Set([quote, ...[...(await engine.market.markets()).values()].filter((m) => m.quote === quote).map((m) => m.base)])
   for (const c of [from, to]) {
-    if (!known.has(c)) throw new UsageError(`unknown currency "${c}": bot converts between ${quote} and the coins of its ${quote} markets (${[...known].filter((k) => k !== quote).slice(0, 5).join(', ')}, ...)`)
+    // A coin with no market (a stablecoin) may still convert to and from the quote currency.
+    if (!known.has(c) && !engine.broker.capabilities.convert(c, quote)) throw new UsageError(`unknown currency "${c}": bot converts between ${quote} and the coins of its ${quote} markets (${[...known].filter((k) => k !== quote).slice(0, 5).join(', ')}, ...)`)
   }
 
   if (from === to) throw new UsageError(`FROM and TO are both ${from}`)
@@ -152,8 +156,11 @@ function preview(engine: Engine, snap: Snapshot, request: ConvertRequest, planne
   }
 
   if (route.convert) {
-    const first = route.legs[0]
-    steps.unshift({kind: 'convert', id: null, symbol: first.symbol, side: first.side, amount: planned.amount, price: first.price, status: denied.size > 0 ? steps[0].status : 'would try', filled: 0, fee: 0, reason: `${reason}: convert, up to ${policy.execution.convert_max_attempts} attempts, else the orders below`})
+    const order = planned.orders[0] ?? planned.denied[0]
+    const {symbol, side, price} = route.legs[0] ?? order
+    const then = route.legs.length > 0 ? 'else the orders below' : 'no market to fall back to'
+    steps.unshift({kind: 'convert', id: null, symbol, side, amount: planned.amount, price, status: planned.denied[0]?.denial.code ?? 'would try', filled: 0, fee: 0, reason: `${reason}: convert, up to ${policy.execution.convert_max_attempts} attempts, ${then}`})
+    if (route.legs.length === 0) received = 0 // what a quote will say: unknown before one is asked for
   }
 
   const denial = denialOf(planned)

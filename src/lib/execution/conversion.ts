@@ -51,6 +51,13 @@ export function planConversion(input: ConversionInput): PlannedConversion {
   const none = (problem: string | null, denied: DeniedOrder[] = []): PlannedConversion => ({amount, route, orders: [], denied, problem})
   if (request.amount === 'all' && !(free > 0)) return none(`no free ${request.from} to convert`)
   if (route.problem) return none(route.problem)
+  if (route.legs.length === 0) {
+    // Convert only (a coin with no market): no order check applies, but never more than is free.
+    if (amount > free * (1 + 1e-9)) return none(null, [{symbol: `${request.from === quote ? request.to : request.from}-${quote}`, tier: 'default', side: request.from === quote ? 'buy' : 'sell', amount, price: 0, action: 'convert', denial: {code: 'INSUFFICIENT_FUNDS', message: `converts ${amount} ${request.from}, ${free} free`}}])
+    const coin = request.from === quote ? request.to : request.from
+    return {amount, route, orders: [{symbol: `${coin}-${quote}`, tier: 'default', side: request.from === quote ? 'buy' : 'sell', amount, price: 0, action: 'convert', reason: `bot convert ${request.from} -> ${request.to}`, convertOnly: {from: request.from, to: request.to}}], denied: [], problem: null}
+  }
+
   const legs = route.legs.map((l) => legOrder(l, request))
   const checked = addOrders({orders: [], denied: [], exposureAfterPct: 0}, legs, plan)
   if (checked.denied.length > 0) return none(null, checked.denied)

@@ -15,6 +15,8 @@ export interface PlannedOrder extends ProposedOrder {
   reason: string
   /** A slice of this TWAP schedule (already routed: it goes out as a market order). */
   scheduleId?: string
+  /** Not an order: a convert between a coin with no market and the quote currency; `amount` is of `from`. */
+  convertOnly?: {from: string; to: string}
 }
 
 export interface DeniedOrder extends ProposedOrder {
@@ -118,6 +120,8 @@ export interface ExtraOrder {
   scheduleId?: string
   /** Base units held back from `free` for this sell (what its schedule has not sent yet). */
   reserved?: number
+  /** See PlannedOrder.convertOnly: no market, so none of the order checks applies; the caller checked the funds. */
+  convertOnly?: {from: string; to: string}
 }
 
 /**
@@ -138,6 +142,11 @@ export function addOrders(plan: OrderPlan, extra: readonly ExtraOrder[], input: 
   }
   for (const x of extra) {
     const order: ProposedOrder = {symbol: x.symbol, tier: x.tier, side: x.side, amount: x.amount, price: x.price}
+    if (x.convertOnly) {
+      orders.push({...order, action: x.action, reason: x.reason, convertOnly: x.convertOnly})
+      continue
+    }
+
     const denial = evaluateOrder(order, riskContext(input, order, room, orders.length, x.reserved))
     if (denial) {
       denied.push({...order, action: x.action, denial})

@@ -31,7 +31,8 @@ export interface Route {
   route: RouteKind
   /** Try convert first (then `legs` when every attempt fails). */
   convert: boolean
-  /** The market legs: the whole route when `convert` is false, the fallback when it is true. */
+  /** The market legs: the whole route when `convert` is false, the fallback when it is true (none for a coin
+   * with no market, that only converts). */
   legs: MarketLeg[]
   /** Why no route exists (unknown market, no price, nothing to sell), or null. */
   problem: string | null
@@ -85,9 +86,15 @@ export function planRoute(input: RouteInput): Route {
     }
   }
 
-  if (problem) return fail(problem)
   // A coin-to-coin convert is not tried: exchanges offer convert against the quote currency (stablecoins).
   const convert = policy.execution.prefer_convert && input.convertOffered && (from === quote || to === quote)
+  // A stablecoin often has no market against the quote currency, only convert: then convert is the whole
+  // route, with nothing to fall back to.
+  if (problem && convert && legs.length === 0 && !input.markets.has(`${from === quote ? to : from}-${quote}`)) {
+    return {...base, route: 'convert', convert: true, legs: [], problem: null}
+  }
+
+  if (problem) return fail(problem)
   const route: RouteKind = convert ? 'convert' : legs.some((l) => l.slices > 1) ? 'twap' : 'market'
   return {...base, route, convert, legs, problem: null}
 }

@@ -50,7 +50,7 @@ async function convertOne(engine: Engine, at: CycleAt, snap: Snapshot, start: Co
       }
 
       const result = await broker.convertCommit(quote)
-      if (result.status === 'completed') return completed(engine, at, row, quote, result.toAmount, save)
+      if (result.status === 'completed') return completed(engine, at, row, quote, result.toAmount, save, snap.market.markets.has(row.symbol))
       save({...row, status: 'intent', quote: null, error: result.reason}, 'convert_failed', {reason: result.reason ?? 'FAILED'})
     } catch (error) {
       if (!(error instanceof ExchangeError) || error.kind === 'fatal') throw error
@@ -64,16 +64,24 @@ async function convertOne(engine: Engine, at: CycleAt, snap: Snapshot, start: Co
     }
   }
 
+  if (!snap.market.markets.has(row.symbol)) {
+    // Convert was the whole route (a coin with no market): nothing to fall back to.
+    const reason = `${row.error ?? 'FAILED'}; no ${row.symbol} market to fall back to`
+    save({...row, status: 'abandoned', error: reason}, 'convert_abandoned', {reason})
+    return publish(engine, at, {...row, error: reason}, 'abandoned', 'convert')
+  }
+
   fallBack(engine, at, snap, row, save)
 }
 
-function completed(engine: Engine, at: CycleAt, row: ConversionRow, quote: ConvertQuote, received: number, save: (r: ConversionRow, kind: string, data: object) => void): void {
+function completed(engine: Engine, at: CycleAt, row: ConversionRow, quote: ConvertQuote, received: number, save: (r: ConversionRow, kind: string, data: object) => void, tradable: boolean): void {
   const sold = row.from_ccy !== engine.config.app.exchange.quote_currency
   const [coinAmount, quoteAmount] = sold ? [row.amount, received] : [received, row.amount]
   engine.store.transaction(() => {
     save({...row, status: 'completed', received, fee: quote.fee, error: null}, 'convert_completed', {from: row.from_ccy, to: row.to_ccy, amount: row.amount, received, fee: quote.fee})
     // The position moves as for a fill, so cost basis and P&L stay right; a convert is no order, so no fill row.
-    engine.store.movePosition({symbol: row.symbol, side: sold ? 'sell' : 'buy', amount: coinAmount, price: (quoteAmount + (sold ? quote.fee : -quote.fee)) / coinAmount, fee: quote.fee})
+    // A coin with no market has no position (it cannot be valued or traded).
+    if (tradable) engine.store.movePosition({symbol: row.symbol, side: sold ? 'sell' : 'buy', amount: coinAmount, price: (quoteAmount + (sold ? quote.fee : -quote.fee)) / coinAmount, fee: quote.fee})
   })
   publish(engine, at, {...row, status: 'completed', received, fee: quote.fee}, 'completed', 'convert')
 }
@@ -124,7 +132,7 @@ export async function reconcileConversions(engine: Engine, at: CycleAt): Promise
         store.routes.updateConversion(next)
         store.audit.append(at.now, kind, {id: next.id, attempt: next.attempts, ...data})
       })
-      completed(engine, at, row, quote!, result.toAmount, save)
+      completed(engine, at, row, quote!, result.toAmount, save, (await engine.market.markets()).has(row.symbol))
       continue
     }
 

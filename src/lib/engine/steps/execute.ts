@@ -46,7 +46,7 @@ export function writeIntent(engine: Engine, at: CycleAt, leg: number, r: Routed)
   if (r.kind === 'convert') {
     const id = `${engine.idPrefix}-c${at.cycle}-${leg}`
     // Of `from`: the coins a sell gives, the quote a buy spends.
-    const amount = o.side === 'sell' ? o.amount : o.amount * o.price
+    const amount = o.side === 'sell' || o.convertOnly ? o.amount : o.amount * o.price
     store.routes.insertConversion({id, cycle: at.cycle, leg, time: at.now, from_ccy: r.from, to_ccy: r.to, amount, symbol: o.symbol, action: o.action, reason: o.reason, status: 'intent'})
     store.audit.append(at.now, 'convert_intent', {cycle: at.cycle, id, from: r.from, to: r.to, amount, action: o.action, reason: o.reason})
     return

@@ -22,6 +22,7 @@ export function routeOrders(engine: Engine, snap: Snapshot, plan: OrderPlan): Ro
   const quote = engine.config.app.exchange.quote_currency
   return plan.orders.map((order): Routed => {
     if (order.scheduleId) return {kind: 'order', order}
+    if (order.convertOnly) return {kind: 'convert', order, ...order.convertOnly}
     const market = snap.market.markets.get(order.symbol)!
     const [from, to] = order.side === 'sell' ? [market.base, quote] : [quote, market.base]
     const route = planRoute({
