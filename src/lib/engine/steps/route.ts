@@ -80,7 +80,9 @@ export function dueSlices(engine: Engine, at: CycleAt, snap: Snapshot, halted: b
     }
 
     if (s.next_at > at.now) continue
-    const {filled, pending} = routes.sliceProgress(s.id)
+    const progress = snap.slices.get(s.id)
+    if (!progress) continue // started after the snapshot: due from the next cycle on
+    const {filled, pending, unsent} = progress
     if (pending > 0) continue // the last slice is still on the way: its fills decide the next one
     const remaining = s.total - filled
     const market = snap.market.markets.get(s.symbol)
@@ -88,7 +90,7 @@ export function dueSlices(engine: Engine, at: CycleAt, snap: Snapshot, halted: b
     // What this schedule may sell: what is free plus what the snapshot held back for it (less, when coins
     // left the account under it).
     const h = snap.portfolio.holdings.get(s.symbol)
-    const free = h ? h.free + Math.min(h.heldBack, snap.unsent.get(s.id) ?? 0) : 0
+    const free = h ? h.free + Math.min(h.heldBack, unsent) : 0
     if (!market || !t) continue // no price this cycle: try again at the next
     const slice = nextSlice({remaining: Math.min(remaining, free), slicesLeft: Math.max(1, s.slices - s.sent), price: t.bid, market, minSliceNotional: engine.config.policy.execution.min_slice_notional})
     if (slice.dust) {
@@ -97,7 +99,7 @@ export function dueSlices(engine: Engine, at: CycleAt, snap: Snapshot, halted: b
     }
 
     const k = s.sent + 1
-    out.sells.push({symbol: s.symbol, side: 'sell', tier: engine.tierOf.get(s.symbol) ?? 'default', amount: slice.amount, price: t.bid, action: s.action as ExtraOrder['action'], reason: `${s.reason} (TWAP slice ${k}/${Math.max(k, s.slices)})`, scheduleId: s.id, reserved: snap.unsent.get(s.id) ?? 0})
+    out.sells.push({symbol: s.symbol, side: 'sell', tier: engine.tierOf.get(s.symbol) ?? 'default', amount: slice.amount, price: t.bid, action: s.action as ExtraOrder['action'], reason: `${s.reason} (TWAP slice ${k}/${Math.max(k, s.slices)})`, scheduleId: s.id, reserved: unsent})
     out.updates.push({...s, sent: k, next_at: at.now + s.spacing_ms})
   }
 

@@ -12,8 +12,8 @@ export interface Snapshot {
   portfolio: PortfolioSnapshot
   /** Value at risk: holdings plus open buys (see risk/exposure.ts). */
   atRisk: number
-  /** What each active TWAP schedule has not sent yet (base units), by schedule id: held back from `free`. */
-  unsent: ReadonlyMap<string, number>
+  /** Each active TWAP schedule's slices, by schedule id: filled, still on the way, and not sent yet (held back from `free`). */
+  slices: ReadonlyMap<string, SliceProgress>
   /** The same by symbol. */
   scheduled: ReadonlyMap<string, number>
 }
@@ -41,26 +41,32 @@ export async function snapshot(engine: Engine, at: CycleAt, mode: 'record' | 'lo
   const onBook = new Set(openOrders.map((o) => o.clientOrderId))
   // An order whose outcome is still unknown counts as on the book: it may fill, so it is committed risk.
   const unknown = live.filter((r) => r.status === 'sent' && !onBook.has(r.client_order_id)).map(asOpenOrder)
-  const {unsent, scheduled} = unsentSlices(engine)
+  const {slices, scheduled} = scheduleProgress(engine)
   const portfolio = buildPortfolio(config.app.exchange.quote_currency, balances, tickers, [...openOrders, ...unknown], scheduled)
   // Where an order or a convert is still unsettled, a balance that differs from bot's books is expected.
   const unsettled = new Set([...live.map((o) => o.symbol), ...engine.store.routes.openConversions().map((c) => c.symbol)])
   if (mode === 'record') adoptUnknownHoldings(engine, at, portfolio, unsettled)
-  return {market: {time: at.now, markets, tickers, suspect}, portfolio, atRisk: atRiskValue(portfolio, (s) => tickers.get(s)?.last), unsent, scheduled}
+  return {market: {time: at.now, markets, tickers, suspect}, portfolio, atRisk: atRiskValue(portfolio, (s) => tickers.get(s)?.last), slices, scheduled}
 }
 
-/** Per active schedule (and summed by symbol): its total less what its slices filled and have on the way. */
-function unsentSlices(engine: Engine): {unsent: Map<string, number>; scheduled: Map<string, number>} {
-  const unsent = new Map<string, number>()
+export interface SliceProgress {
+  filled: number
+  pending: number
+  unsent: number
+}
+
+/** Per active schedule, and what they have not sent yet summed by symbol. */
+function scheduleProgress(engine: Engine): {slices: Map<string, SliceProgress>; scheduled: Map<string, number>} {
+  const slices = new Map<string, SliceProgress>()
   const scheduled = new Map<string, number>()
   for (const s of engine.store.routes.activeSchedules()) {
     const {filled, pending} = engine.store.routes.sliceProgress(s.id)
-    const left = Math.max(0, s.total - filled - pending)
-    unsent.set(s.id, left)
-    scheduled.set(s.symbol, (scheduled.get(s.symbol) ?? 0) + left)
+    const unsent = Math.max(0, s.total - filled - pending)
+    slices.set(s.id, {filled, pending, unsent})
+    scheduled.set(s.symbol, (scheduled.get(s.symbol) ?? 0) + unsent)
   }
 
-  return {unsent, scheduled}
+  return {slices, scheduled}
 }
 
 /**
