@@ -4,6 +4,7 @@ import path from 'node:path'
 
 import type {coinbase} from 'ccxt'
 
+import type {Candle} from '../../src/lib/domain.js'
 import {BUNDLED_DATA_DIR} from '../../src/lib/exchange/replay/candle-files.js'
 import {type CoinbaseClientOptions, coinbaseClient} from './ccxt-client.js'
 import {type TestKey, testKey} from './keys.js'
@@ -39,19 +40,10 @@ export function useCoinbase(): (options?: HarnessOptions) => Promise<Harness> {
   }
 }
 
-export interface Row {
-  time: number
-  open: number
-  high: number
-  low: number
-  close: number
-  volume: number
-}
-
-const rowCache = new Map<string, Row[]>()
+const rowCache = new Map<string, Candle[]>()
 
 /** A bundled file's rows, parsed here independently of the loader the server uses. */
-export function csvRows(symbol: string): Row[] {
+export function csvRows(symbol: string): Candle[] {
   let rows = rowCache.get(symbol)
   if (!rows) {
     const text = fs.readFileSync(path.join(BUNDLED_DATA_DIR, `${symbol}-1h.csv`), 'utf8').trim()

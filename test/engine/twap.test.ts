@@ -3,8 +3,8 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {Broker} from '../../src/lib/exchange/ports.js'
-import type {CycleAt, Engine} from '../../src/lib/engine/context.js'
-import {type OwnOrders, runCycle} from '../../src/lib/engine/cycle.js'
+import type {Engine} from '../../src/lib/engine/context.js'
+import {nextCycle, type OwnOrders, runCycle} from '../../src/lib/engine/cycle.js'
 import type {EngineEvent} from '../../src/lib/engine/events.js'
 import {openEngine, type OpenedEngine} from '../../src/lib/engine/open.js'
 import type {ScheduleRow} from '../../src/lib/state/routes.js'
@@ -55,8 +55,7 @@ describe('TWAP schedules and converts, through the engine', function () {
   async function cycle(engine: Engine, own?: OwnOrders) {
     const last = engine.store.lastCycle()
     if (last) assert.ok(await engine.clock.sleepUntil(engine.clock.now() + 1, new AbortController().signal), 'the replay has a next bar')
-    const at: CycleAt = {cycle: (last?.cycle ?? 0) + 1, now: engine.clock.now(), resumed: false, kind: 'convert'}
-    return runCycle(engine, at, own)
+    return runCycle(engine, nextCycle(engine, 'convert'), own)
   }
 
   /** The engine's broker, but the process "dies" as soon as the exchange has done `method`: nothing after it runs. */

@@ -6,8 +6,8 @@ import type {RouteKind} from '../execution/route.js'
 import type {Denial} from '../risk/checks.js'
 import type {ConversionRow} from '../state/routes.js'
 import type {OrderRow} from '../state/store.js'
-import type {CycleAt, Engine} from './context.js'
-import {type OwnOrders, runCycle} from './cycle.js'
+import type {Engine} from './context.js'
+import {nextCycle, type OwnOrders, runCycle} from './cycle.js'
 import {openEngine, type OpenOptions} from './open.js'
 import {planInput} from './steps/decide.js'
 import {type Snapshot, snapshot} from './steps/snapshot.js'
@@ -80,7 +80,7 @@ export async function convertOnce(options: ConvertOptions): Promise<ConvertResul
   try {
     const {engine} = look
     request = await checkedRequest(engine, options.request)
-    const at = nextAt(engine)
+    const at = nextCycle(engine, 'convert')
     const snap = await snapshot(engine, at, 'look')
     const planned = plan(engine, request, planInput(engine, at, snap, []))
     if (planned.problem) throw new BotError(`cannot convert ${request.from} to ${request.to}: ${planned.problem}`, 'CONVERT_IMPOSSIBLE')
@@ -127,9 +127,6 @@ async function checkedRequest(engine: Engine, r: ConvertRequest): Promise<Conver
   return {...r, from, to}
 }
 
-function nextAt(engine: Engine): CycleAt {
-  return {cycle: (engine.store.lastCycle()?.cycle ?? 0) + 1, now: engine.clock.now(), resumed: false, kind: 'convert'}
-}
 
 function plan(engine: Engine, request: ConvertRequest, input: PlanInput): PlannedConversion {
   const quote = engine.config.app.exchange.quote_currency
@@ -260,7 +257,7 @@ async function runLeg(engine: Engine, request: ConvertRequest, stop: AbortSignal
     return {orders: planned.orders.slice(0, 1), denied: []}
   }
 
-  const at = nextAt(engine)
+  const at = nextCycle(engine, 'convert')
   const report = await runCycle(engine, at, own)
   tracked.collect(at.cycle, true)
   const p = planned as PlannedConversion | null
@@ -298,7 +295,7 @@ async function follow(engine: Engine, tracked: Tracked, stop: AbortSignal): Prom
     const next = !wall ? now + 1 : pending.orders > 0 || pending.conversions > 0 || !Number.isFinite(due) ? now + POLL_MS : Math.max(now, due)
     if (wall && next > deadline) return `timed out: ${left}; the loop (bot run) reconciles them`
     if (!(await engine.clock.sleepUntil(next, stop))) return stop.aborted ? `stopped: ${left}; the loop (bot run) carries on with them` : `the market data ends: ${left}`
-    const at = nextAt(engine)
+    const at = nextCycle(engine, 'convert')
     await runCycle(engine, at)
     tracked.collect(at.cycle, false)
   }

@@ -54,6 +54,11 @@ function withExtras(engine: Engine, at: CycleAt, snap: Snapshot, trimmed: {plan:
   return {...plan, denied: [...plan.denied, ...mine.denied]}
 }
 
+/** The cycle after the last one stored, at the venue's clock now: how a command starts a cycle of its own. */
+export function nextCycle(engine: Engine, kind: CycleAt['kind']): CycleAt {
+  return {cycle: (engine.store.lastCycle()?.cycle ?? 0) + 1, now: engine.clock.now(), resumed: false, kind}
+}
+
 /** Runs a step and tells `engine.timing` how long it took (debug output; never the event stream). */
 function stepTimer(engine: Engine, at: CycleAt) {
   return async <T>(name: string, run: () => T | Promise<T>): Promise<T> => {

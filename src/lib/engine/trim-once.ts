@@ -3,8 +3,7 @@ import {BotError} from '../errors.js'
 import {exposurePct} from '../risk/exposure.js'
 import type {TrimCycleOutcome} from '../trim/escalation.js'
 import type {TrimSkip} from '../trim/plan.js'
-import type {CycleAt} from './context.js'
-import {runCycle} from './cycle.js'
+import {nextCycle, runCycle} from './cycle.js'
 import {openEngine, type OpenOptions} from './open.js'
 import {snapshot} from './steps/snapshot.js'
 import {trim} from './steps/trim.js'
@@ -54,8 +53,7 @@ export async function trimOnce(options: OpenOptions & {dryRun: boolean}): Promis
   const opened = await openForTrim({...options, observe, command: 'trim'}, options.dryRun)
   try {
     const {engine} = opened
-    const last = engine.store.lastCycle()
-    const at: CycleAt = {cycle: (last?.cycle ?? 0) + 1, now: engine.clock.now(), resumed: false, kind: 'trim'}
+    const at = nextCycle(engine, 'trim')
     if (options.dryRun) {
       const snap = await snapshot(engine, at, 'look')
       const {trim: t, plan} = await trim(engine, at, snap, null)

@@ -53,9 +53,10 @@ export function planConversion(input: ConversionInput): PlannedConversion {
   if (route.problem) return none(route.problem)
   if (route.legs.length === 0) {
     // Convert only (a coin with no market): no order check applies, but never more than is free.
-    if (amount > free * (1 + 1e-9)) return none(null, [{symbol: `${request.from === quote ? request.to : request.from}-${quote}`, tier: 'default', side: request.from === quote ? 'buy' : 'sell', amount, price: 0, action: 'convert', denial: {code: 'INSUFFICIENT_FUNDS', message: `converts ${amount} ${request.from}, ${free} free`}}])
     const coin = request.from === quote ? request.to : request.from
-    return {amount, route, orders: [{symbol: `${coin}-${quote}`, tier: 'default', side: request.from === quote ? 'buy' : 'sell', amount, price: 0, action: 'convert', reason: `bot convert ${request.from} -> ${request.to}`, convertOnly: {from: request.from, to: request.to}}], denied: [], problem: null}
+    const order: ExtraOrder = {symbol: `${coin}-${quote}`, tier: 'default', side: request.from === quote ? 'buy' : 'sell', amount, price: 0, action: 'convert', reason: `bot convert ${request.from} -> ${request.to}`, convertOnly: {from: request.from, to: request.to}}
+    if (amount > free * (1 + 1e-9)) return none(null, [{...order, denial: {code: 'INSUFFICIENT_FUNDS', message: `converts ${amount} ${request.from}, ${free} free`}}])
+    return {amount, route, orders: [order], denied: [], problem: null}
   }
 
   const legs = route.legs.map((l) => legOrder(l, request))
