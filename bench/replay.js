@@ -13,7 +13,7 @@ const RUNS = 3
 const TARGETS = {symbolBarsPerSecond: 1_000_000, msPerCycle26: 0.25, rssGrowthMb: 10}
 
 /** Writes `symbols` generated symbols of `bars` hourly bars as CSV files and a config trading them (one tier). */
-async function syntheticSetup(dir, symbols, bars) {
+export async function syntheticSetup(dir, symbols, bars) {
   const {generateCandleSet} = await import(path.join(ROOT, 'dist/lib/exchange/replay/candle-files.js'))
   const set = generateCandleSet(symbols, bars, 7)
   const data = path.join(dir, 'candles')

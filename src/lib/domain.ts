@@ -47,6 +47,63 @@ export interface Candle {
   volume: number
 }
 
+/** Bars as columns, oldest first: a series the replay holds, or the bars one request fetched. */
+export interface BarColumns {
+  readonly time: ArrayLike<number>
+  readonly open: ArrayLike<number>
+  readonly high: ArrayLike<number>
+  readonly low: ArrayLike<number>
+  readonly close: ArrayLike<number>
+  readonly volume: ArrayLike<number>
+}
+
+/**
+ * Closed bars of many symbols, as one MarketData call returns them: symbol k's bars are rows from[k] up to
+ * (not including) to[k] of columns[k], oldest first. Columnar, so that a replay hands out views of what it
+ * already holds instead of an object per bar per cycle.
+ */
+export interface CandleBatch {
+  readonly symbols: readonly string[]
+  readonly columns: readonly BarColumns[]
+  readonly from: readonly number[]
+  readonly to: readonly number[]
+}
+
+export function candleAt(c: BarColumns, i: number): Candle {
+  return {time: c.time[i], open: c.open[i], high: c.high[i], low: c.low[i], close: c.close[i], volume: c.volume[i]}
+}
+
+/** Symbol k's bars as objects: for readers that look at a few bars (the sim broker's fills, tests). */
+export function candlesOf(batch: CandleBatch, k: number): Candle[] {
+  const out: Candle[] = []
+  for (let i = batch.from[k]; i < batch.to[k]; i++) out.push(candleAt(batch.columns[k], i))
+  return out
+}
+
+/** The batch as symbol -> bars. */
+export function candleMap(batch: CandleBatch): Map<string, Candle[]> {
+  return new Map(batch.symbols.map((symbol, k) => [symbol, candlesOf(batch, k)]))
+}
+
+export function columnsOf(bars: readonly Candle[]): BarColumns {
+  const column = (key: keyof Candle) => bars.map((b) => b[key])
+  return {time: column('time'), open: column('open'), high: column('high'), low: column('low'), close: column('close'), volume: column('volume')}
+}
+
+/** Bars fetched as objects (an exchange's answer), as a batch; symbols without bars are left out. */
+export function batchOf(bars: Iterable<[string, readonly Candle[]]>): CandleBatch {
+  const batch = {symbols: [] as string[], columns: [] as BarColumns[], from: [] as number[], to: [] as number[]}
+  for (const [symbol, list] of bars) {
+    if (list.length === 0) continue
+    batch.symbols.push(symbol)
+    batch.columns.push(columnsOf(list))
+    batch.from.push(0)
+    batch.to.push(list.length)
+  }
+
+  return batch
+}
+
 export interface OrderRequest {
   /** Deterministic id chosen by bot; the key for reconciliation and de-duplication. */
   clientOrderId: string

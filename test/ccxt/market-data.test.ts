@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import {measureSkew, openCcxtVenue} from '../../src/lib/exchange/ccxt/index.js'
 import {csvRows} from '../coinbase/fixture.js'
 import {BTC_RULES, HOUR, approx, hits, rejectsWith, sleep, useVenue} from './helpers.js'
+import {candleMap} from '../../src/lib/domain.js'
 
 const PRODUCTS = '/api/v3/brokerage/market/products'
 const BAR = 400
@@ -80,7 +81,7 @@ describe('ccxt adapter: market data from the loopback Coinbase through the real 
     const shift = server.market.timeShiftMs
     const newest = server.market.currentBarStart
     const since = new Map([['BTC-USD', newest - 3 * HOUR], ['ETH-USD', 0], ['LTC-USD', newest], ['NOPE-USD', 0]])
-    const bars = await market.candles(since, 5)
+    const bars = candleMap(await market.candles(since, 5))
     assert.deepEqual([...bars.keys()].sort(), ['BTC-USD', 'ETH-USD'])
     // The server writes decimals with 12 significant digits, as Coinbase's strings have at most.
     const p12 = (x: number) => Number(x.toPrecision(12))
@@ -94,13 +95,13 @@ describe('ccxt adapter: market data from the loopback Coinbase through the real 
     // One request per symbol with something new; LTC (nothing new) and NOPE (unknown) cost none; the
     // first call also reads the exchange's clock once.
     assert.deepEqual(venue.requests().byOperation.candles, {calls: 1, requests: 2 + 1})
-    await market.candles(new Map([['BTC-USD', newest - HOUR]]), 5)
+    candleMap(await market.candles(new Map([['BTC-USD', newest - HOUR]]), 5))
     assert.deepEqual(venue.requests().byOperation.candles, {calls: 2, requests: 3 + 1})
   })
 
   it('candles: a window longer than one page (300 bars) is read in pages and joined without gaps', async () => {
     const {market, server, venue} = await start({server: {startBar: BAR, symbols: ['BTC-USD']}})
-    const bars = (await market.candles(new Map([['BTC-USD', 0]]), 400)).get('BTC-USD')!
+    const bars = candleMap(await market.candles(new Map([['BTC-USD', 0]]), 400)).get('BTC-USD')!
     assert.equal(bars.length, 400)
     assert.ok(bars.every((b, i) => i === 0 || b.time - bars[i - 1].time === HOUR))
     assert.equal(bars.at(-1)?.time, server.market.currentBarStart)
@@ -117,7 +118,7 @@ describe('ccxt adapter: market data from the loopback Coinbase through the real 
     const {market, server} = await start({server: {startBar: BAR, timeShiftMs: shift}, publicOnly: true})
     const forming = server.market.currentBarStart
     assert.ok(forming + HOUR > Date.now(), 'precondition: the server\'s current bar has not closed')
-    const bars = (await market.candles(new Map([['BTC-USD', forming - 3 * HOUR]]), 10)).get('BTC-USD')!
+    const bars = candleMap(await market.candles(new Map([['BTC-USD', forming - 3 * HOUR]]), 10)).get('BTC-USD')!
     assert.deepEqual(bars.map((b) => b.time), [forming - 2 * HOUR, forming - HOUR])
     // The same bars from the probe, whose current bar has closed, end where the forming one begins.
     assert.equal(probe.server.market.currentBarStart, forming - HOUR)
@@ -129,12 +130,12 @@ describe('ccxt adapter: market data from the loopback Coinbase through the real 
     const newest = server.market.currentBarStart
     // The first candles() reads the exchange's clock before cutting its window: by the local clock the
     // server's last two bars would not have closed yet (ccxt's own default window ends at the local clock).
-    const bars = (await market.candles(new Map([['BTC-USD', newest - 4 * HOUR]]), 10)).get('BTC-USD')!
+    const bars = candleMap(await market.candles(new Map([['BTC-USD', newest - 4 * HOUR]]), 10)).get('BTC-USD')!
     assert.deepEqual(bars.map((b) => b.time), [newest - 3 * HOUR, newest - 2 * HOUR, newest - HOUR, newest])
     assert.equal(hits(server, '/api/v3/brokerage/time').length, 1)
     approx(await measureSkew(market), offset, 250, 'skew')
     approx(await market.time(), Date.now() + offset, 250, 'exchange time')
-    await market.candles(new Map([['BTC-USD', newest - 4 * HOUR]]), 10)
+    candleMap(await market.candles(new Map([['BTC-USD', newest - 4 * HOUR]]), 10))
     assert.deepEqual(hits(server, '/api/v3/brokerage/time').length, 3, 'the v3 time endpoint (milliseconds), not /v2/time; read once for candles')
   })
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 
+import {columnsOf} from '../../src/lib/domain.js'
 import {barsNeeded, CloseWindow, createSignal} from '../../src/lib/signals/indicators.js'
 import {PriceGuard} from '../../src/lib/market/price-guard.js'
 import {SignalBook} from '../../src/lib/signals/scores.js'
@@ -50,10 +51,10 @@ describe('indicators', () => {
     const config = defaultConfig().signals
     const long = Array.from({length: 5000}, (_, i) => 100 * Math.exp(Math.sin(i / 37) * 0.2 + i / 3000))
     const a = new SignalBook(config, new PriceGuard(30))
-    a.feed('X-USD', long.map((close, time) => ({time, open: close, high: close, low: close, close, volume: 1})))
+    a.feed('X-USD', columnsOf(long.map((close, time) => ({time, open: close, high: close, low: close, close, volume: 1}))))
     const b = new SignalBook(config, new PriceGuard(30))
     const tail = long.slice(-barsNeeded(config.signals))
-    b.feed('X-USD', tail.map((close, i) => ({time: 5000 - tail.length + i, open: close, high: close, low: close, close, volume: 1})))
+    b.feed('X-USD', columnsOf(tail.map((close, i) => ({time: 5000 - tail.length + i, open: close, high: close, low: close, close, volume: 1}))))
     assert.notEqual(a.score('X-USD'), null)
     assert.equal(a.score('X-USD'), b.score('X-USD'))
   })
@@ -62,9 +63,9 @@ describe('indicators', () => {
     const config = defaultConfig().signals
     const book = new SignalBook(config, new PriceGuard(30))
     const bars = Array.from({length: barsNeeded(config.signals)}, (_, i) => ({time: i, open: 1, high: 1, low: 1, close: 100 + i, volume: 1}))
-    book.feed('BTC-USD', bars.slice(0, -1))
+    book.feed('BTC-USD', columnsOf(bars.slice(0, -1)))
     assert.equal(book.score('BTC-USD'), null)
-    book.feed('BTC-USD', bars) // the already-fed bars are skipped
+    book.feed('BTC-USD', columnsOf(bars)) // the already-fed bars are skipped
     assert.equal(book.lastBarTime('BTC-USD'), bars.length - 1)
     const score = book.score('BTC-USD')!
     assert.ok(score > 0 && score <= 1, `a steady rise scores positive, got ${score}`)

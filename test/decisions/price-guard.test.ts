@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 
+import {columnsOf} from '../../src/lib/domain.js'
 import {PriceGuard} from '../../src/lib/market/price-guard.js'
 import {SignalBook} from '../../src/lib/signals/scores.js'
 import {defaultConfig} from '../helpers/fixtures.js'
@@ -36,16 +37,16 @@ describe('price guard', () => {
     const rising = Array.from({length: 80}, (_, i) => bar(i, 100 + i * 0.1))
     const spiked = [...rising.slice(0, 60), bar(60, 10_000), ...rising.slice(61)]
     const clean = new SignalBook(config, new PriceGuard(30))
-    clean.feed('BTC-USD', rising)
+    clean.feed('BTC-USD', columnsOf(rising))
     const guarded = new SignalBook(config, new PriceGuard(30))
-    guarded.feed('BTC-USD', spiked)
+    guarded.feed('BTC-USD', columnsOf(spiked))
     const unguarded = new SignalBook(config, new PriceGuard(1e9))
-    unguarded.feed('BTC-USD', spiked)
+    unguarded.feed('BTC-USD', columnsOf(spiked))
     assert.ok(Math.abs(guarded.score('BTC-USD')! - clean.score('BTC-USD')!) < 0.05, 'one dropped bar barely changes the score')
     assert.notEqual(unguarded.score('BTC-USD'), guarded.score('BTC-USD'), 'without the guard the spike distorts the indicators')
     const again = new SignalBook(config, new PriceGuard(30))
-    again.feed('BTC-USD', spiked.slice(0, 61))
-    again.feed('BTC-USD', spiked.slice(61))
+    again.feed('BTC-USD', columnsOf(spiked.slice(0, 61)))
+    again.feed('BTC-USD', columnsOf(spiked.slice(61)))
     assert.equal(again.score('BTC-USD'), guarded.score('BTC-USD'), 'fed in two parts (a restart) it is the same')
   })
 })

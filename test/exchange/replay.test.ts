@@ -4,6 +4,7 @@ import {BotError} from '../../src/lib/errors.js'
 import type {CandleSet} from '../../src/lib/exchange/replay/candle-files.js'
 import {CandleReplay, type ReplayOptions} from '../../src/lib/exchange/replay/replay.js'
 import {approx, bundledData, rowIndex, rows} from '../helpers/sim-venue.js'
+import {candleMap} from '../../src/lib/domain.js'
 
 const HOUR = 3_600_000
 const TIER1 = new Set(['BTC-USD', 'ETH-USD'])
@@ -106,13 +107,13 @@ describe('candle replay', () => {
       const r = replayOf()
       const btc = rows('BTC-USD')
       const i = rowIndex('BTC-USD', r.now() - HOUR)
-      const all = (await r.candles(new Map([['BTC-USD', 0]]), 1_000_000)).get('BTC-USD')!
+      const all = candleMap(await r.candles(new Map([['BTC-USD', 0]]), 1_000_000)).get('BTC-USD')!
       assert.equal(all.length, i + 1)
       assert.deepEqual(all.at(-1), btc[i])
       assert.ok(all.every((c) => c.time + HOUR <= r.now()))
 
       await step(r)
-      const next = await r.candles(new Map([['BTC-USD', btc[i].time]]), 10)
+      const next = candleMap(await r.candles(new Map([['BTC-USD', btc[i].time]]), 10))
       assert.deepEqual(next.get('BTC-USD'), [btc[i + 1]], 'the bar that just closed, and only it')
     })
 
@@ -126,14 +127,14 @@ describe('candle replay', () => {
         ['DOGE-USD', doge[d].time], // up to date: left out
         ['NOPE-USD', 0], // unknown: left out
       ])
-      const out = await r.candles(since, 5)
+      const out = candleMap(await r.candles(since, 5))
       assert.deepEqual([...out.keys()].sort(), ['BTC-USD', 'ETH-USD'])
       assert.deepEqual(out.get('BTC-USD'), btc.slice(b - 4, b + 1))
       assert.deepEqual(out.get('ETH-USD'), eth.slice(e - 1, e + 1))
-      assert.deepEqual((await r.candles(since, 1)).get('ETH-USD'), [eth[e]], 'limit keeps the newest')
+      assert.deepEqual(candleMap(await r.candles(since, 1)).get('ETH-USD'), [eth[e]], 'limit keeps the newest')
 
       await step(r)
-      const after = await r.candles(new Map([['BTC-USD', btc[b].time], ['DOGE-USD', doge[d].time]]), 100)
+      const after = candleMap(await r.candles(new Map([['BTC-USD', btc[b].time], ['DOGE-USD', doge[d].time]]), 100))
       assert.deepEqual(after, new Map([['BTC-USD', [btc[b + 1]]], ['DOGE-USD', [doge[d + 1]]]]))
     })
 
@@ -159,7 +160,7 @@ describe('candle replay', () => {
       const r = replayOf({resumeAt: at})
       assert.equal(r.now(), at)
       const i = rowIndex('BTC-USD', at - HOUR)
-      assert.deepEqual((await r.candles(new Map([['BTC-USD', 0]]), 2)).get('BTC-USD'), rows('BTC-USD').slice(i - 1, i + 1))
+      assert.deepEqual(candleMap(await r.candles(new Map([['BTC-USD', 0]]), 2)).get('BTC-USD'), rows('BTC-USD').slice(i - 1, i + 1))
       assert.equal(await step(r), true)
       assert.equal(r.now(), timeline[timeline.length - 9] + HOUR)
     })
@@ -171,10 +172,10 @@ describe('candle replay', () => {
       const r = replayOf({resumeAt: xrp[0].time})
       assert.equal((await r.markets()).has('XRP-USD'), false)
       assert.equal((await r.tickers(['XRP-USD'])).size, 0)
-      assert.equal((await r.candles(new Map([['XRP-USD', 0]]), 10)).size, 0)
+      assert.equal((candleMap(await r.candles(new Map([['XRP-USD', 0]]), 10))).size, 0)
       await step(r)
       assert.equal((await r.markets()).has('XRP-USD'), true)
-      assert.deepEqual((await r.candles(new Map([['XRP-USD', 0]]), 10)).get('XRP-USD'), [xrp[0]])
+      assert.deepEqual(candleMap(await r.candles(new Map([['XRP-USD', 0]]), 10)).get('XRP-USD'), [xrp[0]])
     })
 
     it('refuses a resumeAt that is no bar close of this data', () => {

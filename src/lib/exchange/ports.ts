@@ -1,4 +1,4 @@
-import type {Balances, Candle, ConvertQuote, ConvertResult, MarketInfo, OrderRequest, OrderState, Ticker} from '../domain.js'
+import type {Balances, CandleBatch, ConvertQuote, ConvertResult, MarketInfo, OrderRequest, OrderState, Ticker} from '../domain.js'
 
 /**
  * The three ports a venue is made of. The loop sees only these: `sim` is a candle replay + the simulated
@@ -19,9 +19,9 @@ export interface MarketData {
   tickers(symbols: readonly string[]): Promise<Map<string, Ticker>>
   /**
    * Closed bars for many symbols in one call: for each symbol, those with `time` > its `since`, oldest first,
-   * at most `limit` (the newest). Symbols with no such bar are left out.
+   * at most `limit` (the newest). Symbols with no such bar are left out. The batch is the caller's to keep.
    */
-  candles(since: ReadonlyMap<string, number>, limit: number): Promise<Map<string, Candle[]>>
+  candles(since: ReadonlyMap<string, number>, limit: number): Promise<CandleBatch>
   /** The exchange's clock. */
   time(): Promise<number>
   close(): Promise<void>

@@ -14,55 +14,61 @@ export interface PriceCheck {
   movePct: number
 }
 
+/** A symbol's last good price and the suspect one held since (NaN: none). */
+interface Seen {
+  good: number
+  suspect: number
+}
+
 export class PriceGuard {
-  private readonly good = new Map<string, number>()
-  private readonly suspect = new Map<string, number>()
+  // One entry per symbol, updated in place: checked for every symbol every cycle.
+  private readonly seen = new Map<string, Seen>()
 
   constructor(private readonly maxMovePct: number) {}
 
   check(symbol: string, price: number): PriceCheck {
-    const good = this.good.get(symbol)
-    if (good === undefined) {
-      this.good.set(symbol, price)
+    const seen = this.seen.get(symbol)
+    if (seen === undefined) {
+      this.seen.set(symbol, {good: price, suspect: Number.NaN})
       return {verdict: 'ok', trusted: price, movePct: 0}
     }
 
-    const movePct = movePctOf(good, price)
+    const movePct = movePctOf(seen.good, price)
+    const held = seen.suspect
     if (movePct <= this.maxMovePct) {
-      this.good.set(symbol, price)
-      return {verdict: this.suspect.delete(symbol) ? 'cleared' : 'ok', trusted: price, movePct}
+      seen.good = price
+      seen.suspect = Number.NaN
+      return {verdict: Number.isNaN(held) ? 'ok' : 'cleared', trusted: price, movePct}
     }
 
-    const held = this.suspect.get(symbol)
-    if (held !== undefined && movePctOf(held, price) <= this.maxMovePct) {
-      this.good.set(symbol, price)
-      this.suspect.delete(symbol)
+    if (!Number.isNaN(held) && movePctOf(held, price) <= this.maxMovePct) {
+      seen.good = price
+      seen.suspect = Number.NaN
       return {verdict: 'confirmed', trusted: price, movePct}
     }
 
-    this.suspect.set(symbol, price)
-    return {verdict: 'suspect', trusted: good, movePct}
+    seen.suspect = price
+    return {verdict: 'suspect', trusted: seen.good, movePct}
   }
 
   /** The price to trust for `price` now, without judging it (the state is left as it is). */
   peek(symbol: string, price: number): number {
-    const good = this.good.get(symbol)
+    const good = this.seen.get(symbol)?.good
     return good === undefined || movePctOf(good, price) <= this.maxMovePct ? price : good
   }
 
   /** The last good price, if any. */
   lastGood(symbol: string): number | undefined {
-    return this.good.get(symbol)
+    return this.seen.get(symbol)?.good
   }
 
   forget(symbol: string): void {
-    this.good.delete(symbol)
-    this.suspect.delete(symbol)
+    this.seen.delete(symbol)
   }
 
   /** Starts a symbol from a price known to be good (e.g. the last close the indicators accepted). */
   seed(symbol: string, price: number): void {
-    if (!this.good.has(symbol)) this.good.set(symbol, price)
+    if (!this.seen.has(symbol)) this.seen.set(symbol, {good: price, suspect: Number.NaN})
   }
 }
 

@@ -1,5 +1,5 @@
 import type {SignalsConfig} from '../config/schema/signals.js'
-import type {Candle} from '../domain.js'
+import type {BarColumns} from '../domain.js'
 import type {PriceGuard} from '../market/price-guard.js'
 import {CloseWindow, createSignal, type Signal} from './indicators.js'
 
@@ -7,8 +7,8 @@ interface SymbolState {
   lastBarTime: number
   window: CloseWindow
   signals: Signal[]
-  /** A bar whose close jumped suspiciously: fed only if the next bar confirms it. */
-  held: Candle | null
+  /** The close of a bar that jumped suspiciously: fed only if the next bar confirms it (NaN: none held). */
+  held: number
 }
 
 /**
@@ -33,26 +33,28 @@ export class SignalBook {
     this.guard.forget(symbol)
   }
 
-  feed(symbol: string, bars: readonly Candle[]): void {
+  /** Feeds rows from..to-1 of `bars` (closed bars, oldest first); bars already fed are skipped. */
+  feed(symbol: string, bars: BarColumns, from = 0, to = bars.time.length): void {
     let state = this.states.get(symbol)
     if (!state) {
       const signals = this.config.signals.filter((s) => s.symbols.length === 0 || s.symbols.includes(symbol)).map((s) => createSignal(s))
-      state = {lastBarTime: -1, window: new CloseWindow(Math.max(1, ...signals.map((s) => s.bars))), signals, held: null}
+      state = {lastBarTime: -1, window: new CloseWindow(Math.max(1, ...signals.map((s) => s.bars))), signals, held: Number.NaN}
       this.states.set(symbol, state)
     }
 
-    for (const bar of bars) {
-      if (bar.time <= state.lastBarTime) continue
-      state.lastBarTime = bar.time
-      const {verdict} = this.guard.check(symbol, bar.close)
+    const {time, close} = bars
+    for (let i = from; i < to; i++) {
+      if (time[i] <= state.lastBarTime) continue
+      state.lastBarTime = time[i]
+      const verdict = this.guard.check(symbol, close[i]).verdict
       if (verdict === 'suspect') {
-        state.held = bar
+        state.held = close[i]
         continue
       }
 
-      if (verdict === 'confirmed' && state.held) state.window.push(state.held.close)
-      state.held = null
-      state.window.push(bar.close)
+      if (verdict === 'confirmed' && !Number.isNaN(state.held)) state.window.push(state.held)
+      state.held = Number.NaN
+      state.window.push(close[i])
     }
   }
 

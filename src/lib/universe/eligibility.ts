@@ -5,10 +5,10 @@ export type ExclusionCode = 'EXCLUDED_BY_CONFIG' | 'NOT_LISTED' | 'NO_QUOTE' | '
 export type EligibilityStatus = 'eligible' | 'forced' | ExclusionCode
 
 export interface EligibleSymbol {
-  symbol: string
-  tier: string
+  readonly symbol: string
+  readonly tier: string
   /** In force_eligible_symbols: skipped the liquidity filters. */
-  forced: boolean
+  readonly forced: boolean
 }
 
 export interface ExcludedSymbol {
@@ -32,36 +32,57 @@ export function tierMap(config: UniverseConfig): Map<string, string> {
   return tierOf
 }
 
+type TierConfig = UniverseConfig['tiers'][string]
+
+/** A configured symbol with what the config says of it, worked out once per config (not per symbol per cycle). */
+interface RosterRow {
+  symbol: string
+  def: TierConfig
+  banned: boolean
+  /** The same object every cycle it is eligible. */
+  entry: EligibleSymbol
+}
+
+const rosters = new WeakMap<UniverseConfig, RosterRow[]>()
+
+function rosterOf(config: UniverseConfig): RosterRow[] {
+  let roster = rosters.get(config)
+  if (!roster) {
+    const forced = new Set(config.force_eligible_symbols)
+    const banned = new Set(config.excluded_symbols)
+    roster = Object.entries(config.tiers).flatMap(([tier, def]) => def.symbols.map((symbol) => ({symbol, def, banned: banned.has(symbol), entry: {symbol, tier, forced: forced.has(symbol)}})))
+    rosters.set(config, roster)
+  }
+
+  return roster
+}
+
 /**
  * Which configured symbols may be traded now, and why each other one may not. Pure. A symbol the liquidity
  * filters excluded last time (`previous`) must clear them by `hysteresis_pct` to come back.
  */
 export function selectUniverse(config: UniverseConfig, market: MarketSnapshot, previous: (symbol: string) => EligibilityStatus | undefined = () => undefined): Universe {
-  const forced = new Set(config.force_eligible_symbols)
-  const banned = new Set(config.excluded_symbols)
   const band = config.hysteresis_pct / 100
   const eligible: EligibleSymbol[] = []
   const excluded: ExcludedSymbol[] = []
-  for (const [tier, def] of Object.entries(config.tiers)) {
-    for (const symbol of def.symbols) {
-      const t = market.tickers.get(symbol)
-      let code: ExclusionCode | null = null
-      let value: number | undefined
-      let limit: number | undefined
-      if (banned.has(symbol)) code = 'EXCLUDED_BY_CONFIG'
-      else if (!market.markets.has(symbol)) code = 'NOT_LISTED'
-      else if (!t || !(t.last > 0) || !(t.bid > 0) || !(t.ask >= t.bid)) code = 'NO_QUOTE'
-      else if (!forced.has(symbol)) {
-        const was = previous(symbol)
-        const strict = was === 'LOW_VOLUME' || was === 'WIDE_SPREAD' ? band : 0
-        const spreadPct = ((t.ask - t.bid) / ((t.ask + t.bid) / 2)) * 100
-        if (t.quoteVolume24h < def.min_24h_quote_volume * (1 + strict)) [code, value, limit] = ['LOW_VOLUME', t.quoteVolume24h, def.min_24h_quote_volume * (1 + strict)]
-        else if (spreadPct > def.max_spread_pct * (1 - strict)) [code, value, limit] = ['WIDE_SPREAD', spreadPct, def.max_spread_pct * (1 - strict)]
-      }
-
-      if (code === null) eligible.push({symbol, tier, forced: forced.has(symbol)})
-      else excluded.push({symbol, tier, code, value, limit})
+  for (const {symbol, def, banned, entry} of rosterOf(config)) {
+    const t = market.tickers.get(symbol)
+    let code: ExclusionCode | null = null
+    let value: number | undefined
+    let limit: number | undefined
+    if (banned) code = 'EXCLUDED_BY_CONFIG'
+    else if (!market.markets.has(symbol)) code = 'NOT_LISTED'
+    else if (!t || !(t.last > 0) || !(t.bid > 0) || !(t.ask >= t.bid)) code = 'NO_QUOTE'
+    else if (!entry.forced) {
+      const was = previous(symbol)
+      const strict = was === 'LOW_VOLUME' || was === 'WIDE_SPREAD' ? band : 0
+      const spreadPct = ((t.ask - t.bid) / ((t.ask + t.bid) / 2)) * 100
+      if (t.quoteVolume24h < def.min_24h_quote_volume * (1 + strict)) [code, value, limit] = ['LOW_VOLUME', t.quoteVolume24h, def.min_24h_quote_volume * (1 + strict)]
+      else if (spreadPct > def.max_spread_pct * (1 - strict)) [code, value, limit] = ['WIDE_SPREAD', spreadPct, def.max_spread_pct * (1 - strict)]
     }
+
+    if (code === null) eligible.push(entry)
+    else excluded.push({symbol, tier: entry.tier, code, value, limit})
   }
 
   return {eligible, excluded}

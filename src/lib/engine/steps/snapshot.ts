@@ -132,9 +132,11 @@ export async function feedSignals(engine: Engine, symbols: Iterable<string>): Pr
   const since = new Map<string, number>()
   for (const symbol of symbols) since.set(symbol, engine.signals.lastBarTime(symbol))
   const limit = historyBars(engine)
-  for (const [symbol, bars] of await engine.market.candles(since, limit)) {
-    if (bars.length >= limit) engine.signals.reset(symbol)
-    engine.signals.feed(symbol, bars)
+  const batch = await engine.market.candles(since, limit)
+  for (let k = 0; k < batch.symbols.length; k++) {
+    const symbol = batch.symbols[k]
+    if (batch.to[k] - batch.from[k] >= limit) engine.signals.reset(symbol)
+    engine.signals.feed(symbol, batch.columns[k], batch.from[k], batch.to[k])
   }
 }
 

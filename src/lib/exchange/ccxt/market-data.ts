@@ -1,6 +1,6 @@
 import type {OHLCV, Ticker as CcxtTicker, Tickers} from 'ccxt'
 
-import {type Candle, type MarketInfo, type Ticker, TIMEFRAME_MS, type Timeframe} from '../../domain.js'
+import {batchOf, type Candle, type CandleBatch, type MarketInfo, type Ticker, TIMEFRAME_MS, type Timeframe} from '../../domain.js'
 import {ExchangeError, type MarketData} from '../ports.js'
 import {type FeeRates, marketInfoOf} from './mapping.js'
 import type {CcxtSession} from './session.js'
@@ -100,7 +100,7 @@ export class CcxtMarketData implements MarketData {
    * the exchange's clock (read once first if time() never was), never left to ccxt's local-clock default;
    * a bar still forming is dropped.
    */
-  candles(since: ReadonlyMap<string, number>, limit: number): Promise<Map<string, Candle[]>> {
+  candles(since: ReadonlyMap<string, number>, limit: number): Promise<CandleBatch> {
     return this.port('candles', async () => {
       const {toCcxt} = await this.s.symbols()
       await this.s.knowSkew()
@@ -122,7 +122,8 @@ export class CcxtMarketData implements MarketData {
         const bars = closedBars(rows, after, lastOpen).slice(-n)
         if (bars.length > 0) out.set(symbol, bars)
       }))
-      return out
+      // In the order asked, whatever order the requests answered in.
+      return batchOf([...since.keys()].filter((s) => out.has(s)).map((s) => [s, out.get(s)!]))
     })
   }
 

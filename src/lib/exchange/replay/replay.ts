@@ -1,4 +1,4 @@
-import type {Candle, MarketInfo, Ticker} from '../../domain.js'
+import type {CandleBatch, MarketInfo, Ticker} from '../../domain.js'
 import {BotError} from '../../errors.js'
 import {type Clock, type MarketData, sleep} from '../ports.js'
 import {marketInfoOf} from '../precision.js'
@@ -19,15 +19,10 @@ export interface ReplayOptions {
   paceMs: number
 }
 
-/** Bars before index `end` with time > `since`, oldest first, at most `limit` (the newest); one new bar needs no search. */
-function barsAfter(series: Series, end: number, since: number, limit: number): Candle[] {
-  const {time, open, high, low, close, volume} = series
-  const from = limit >= 1 && end >= 2 && time[end - 2] <= since && time[end - 1] > since
-    ? end - 1
-    : Math.max(lastAtOrBefore(time, since) + 1, end - Math.max(0, Math.floor(limit)))
-  const bars: Candle[] = []
-  for (let i = from; i < end; i++) bars.push({time: time[i], open: open[i], high: high[i], low: low[i], close: close[i], volume: volume[i]})
-  return bars
+/** First row of the bars before `end` with time > `since`, at most `limit` of them; one new bar needs no search. */
+function firstAfter(time: Float64Array, end: number, since: number, limit: number): number {
+  if (limit >= 1 && end >= 2 && time[end - 2] <= since && time[end - 1] > since) return end - 1
+  return Math.max(lastAtOrBefore(time, since) + 1, end - Math.max(0, Math.floor(limit)))
 }
 
 /**
@@ -145,19 +140,24 @@ export class CandleReplay implements MarketData {
     return this.lastAsked.indices
   }
 
-  /** One pass for every symbol; the usual case (exactly one new bar) needs no search. */
-  async candles(since: ReadonlyMap<string, number>, limit: number): Promise<Map<string, Candle[]>> {
-    const out = new Map<string, Candle[]>()
+  /** One pass for every symbol, handing out views of the series (no object per bar). */
+  async candles(since: ReadonlyMap<string, number>, limit: number): Promise<CandleBatch> {
+    const batch = {symbols: [] as string[], columns: [] as Series[], from: [] as number[], to: [] as number[]}
     for (const [symbol, after] of since) {
       const s = this.index.get(symbol)
       if (s === undefined) continue
       const series = this.series[s]
       const end = this.bars.latest[s] + 1
       if (end === 0 || series.time[end - 1] <= after) continue
-      out.set(symbol, barsAfter(series, end, after, limit))
+      const from = firstAfter(series.time, end, after, limit)
+      if (from >= end) continue
+      batch.symbols.push(symbol)
+      batch.columns.push(series)
+      batch.from.push(from)
+      batch.to.push(end)
     }
 
-    return out
+    return batch
   }
 
   async close(): Promise<void> {}

@@ -1,5 +1,5 @@
 import type {AppConfig} from '../../config/schema/app.js'
-import type {Balances, ConvertQuote, ConvertResult, OrderRequest, OrderState} from '../../domain.js'
+import {type Balances, candleMap, type ConvertQuote, type ConvertResult, type OrderRequest, type OrderState} from '../../domain.js'
 import {type Broker, type BrokerCapabilities, type Clock, ExchangeError, type MarketData} from '../ports.js'
 import {mulberry32} from '../replay/candle-files.js'
 import {OrderBook} from './book.js'
@@ -207,7 +207,7 @@ export class SimBroker implements Broker {
     if (this.broken !== null) throw new ExchangeError(`sim unavailable (${this.broken})`, 'fatal', 'SIM_UNAVAILABLE')
     const since = this.book.pendingSince()
     if (since.size === 0) return
-    const bars = await this.opts.market.candles(since, MAX_CATCH_UP_BARS)
+    const bars = candleMap(await this.opts.market.candles(since, MAX_CATCH_UP_BARS))
     if (bars.size === 0) return
     const markets = await this.opts.market.markets()
     const ctx = {market: (s: string) => markets.get(s), slippageBps: (s: string) => this.slippageBps(s), capFraction: this.opts.settings.max_fill_pct_of_bar_volume / 100}
