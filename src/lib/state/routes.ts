@@ -46,12 +46,22 @@ export interface ScheduleRow {
   note: string | null
 }
 
+interface SliceProgressRow {
+  filled: number
+  pending: number
+  failure: string | null
+}
+
 /** The conversions and TWAP schedules of bot.sqlite (schema 4). Call inside the store's transactions. */
 export class RouteStore {
   private readonly s: Record<string, Database.Statement>
   // Read several times a cycle, changed only when a schedule or a conversion does.
   private active: ScheduleRow[] | null = null
   private open: ConversionRow[] | null = null
+  /** Per schedule, what its slices add up to; dropped when one of its slices is written (see sliceChanged). */
+  private progress = new Map<string, SliceProgressRow>()
+  /** The latest cycle with a conversion (undefined = not read yet): most cycles have none to look up. */
+  private lastConversionCycle: number | undefined
 
   constructor(db: Database.Database) {
     const p = (sql: string) => db.prepare(sql)
@@ -60,6 +70,7 @@ export class RouteStore {
       updateConversion: p('UPDATE conversions SET status = @status, attempts = @attempts, quote = @quote, received = @received, fee = @fee, error = @error WHERE id = @id'),
       openConversions: p("SELECT * FROM conversions WHERE status IN ('intent', 'quoted') ORDER BY cycle, leg"),
       cycleConversions: p('SELECT * FROM conversions WHERE cycle = ? ORDER BY leg'),
+      lastConversionCycle: p('SELECT coalesce(max(cycle), 0) FROM conversions').pluck(),
       insertSchedule: p('INSERT INTO schedules (id, cycle, time, symbol, side, total, slices, spacing_ms, sent, next_at, action, reason, status) VALUES (@id, @cycle, @time, @symbol, @side, @total, @slices, @spacing_ms, @sent, @next_at, @action, @reason, @status)'),
       updateSchedule: p('UPDATE schedules SET sent = @sent, next_at = @next_at, status = @status, note = @note WHERE id = @id'),
       activeSchedules: p("SELECT * FROM schedules WHERE status = 'active' ORDER BY cycle, id"),
@@ -72,6 +83,7 @@ export class RouteStore {
   insertConversion(row: Omit<ConversionRow, 'attempts' | 'quote' | 'received' | 'fee' | 'error'>): void {
     this.s.insertConversion.run(row)
     this.open = null
+    this.lastConversionCycle = Math.max(this.lastConversionCycle ?? 0, row.cycle)
   }
 
   updateConversion(row: ConversionRow): void {
@@ -86,7 +98,8 @@ export class RouteStore {
   }
 
   cycleConversions(cycle: number): ConversionRow[] {
-    return this.s.cycleConversions.all(cycle) as ConversionRow[]
+    this.lastConversionCycle ??= this.s.lastConversionCycle.get() as number
+    return cycle > this.lastConversionCycle ? [] : (this.s.cycleConversions.all(cycle) as ConversionRow[])
   }
 
   insertSchedule(row: Omit<ScheduleRow, 'note'>): void {
@@ -108,6 +121,14 @@ export class RouteStore {
   forget(): void {
     this.active = null
     this.open = null
+    this.progress.clear()
+    this.lastConversionCycle = undefined
+  }
+
+  /** An order was written: a slice of `scheduleId` (null: of none; undefined: not known, so of any). */
+  sliceChanged(scheduleId: string | null | undefined): void {
+    if (scheduleId === undefined) this.progress.clear()
+    else if (scheduleId !== null) this.progress.delete(scheduleId)
   }
 
   schedule(id: string): ScheduleRow | undefined {
@@ -116,14 +137,26 @@ export class RouteStore {
 
   /** What a schedule's slices filled, and what they still have on the way (intents and open orders). */
   sliceProgress(id: string): {filled: number; pending: number} {
-    return this.s.sliceFills.get(id) as {filled: number; pending: number}
+    return this.slices(id)
   }
 
   /** Why the schedule's latest slice ended with nothing filled (rejected, cancelled, abandoned), or null. */
   lastSliceFailure(id: string): string | null {
-    const last = this.s.lastSlice.get(id) as {status: string; filled: number; error: string | null} | undefined
-    if (!last || last.filled > 0 || !['rejected', 'canceled', 'abandoned'].includes(last.status)) return null
-    return `${last.status}${last.error ? `: ${last.error}` : ''}`
+    return this.slices(id).failure
+  }
+
+  /** Read every cycle for every active schedule, changed only when one of its slices is. */
+  private slices(id: string): SliceProgressRow {
+    let row = this.progress.get(id)
+    if (!row) {
+      const {filled, pending} = this.s.sliceFills.get(id) as {filled: number; pending: number}
+      const last = this.s.lastSlice.get(id) as {status: string; filled: number; error: string | null} | undefined
+      const failed = last !== undefined && last.filled === 0 && ['rejected', 'canceled', 'abandoned'].includes(last.status)
+      row = {filled, pending, failure: failed ? `${last.status}${last.error ? `: ${last.error}` : ''}` : null}
+      this.progress.set(id, row)
+    }
+
+    return row
   }
 }
 

@@ -61,6 +61,8 @@ interface Cache {
   positions?: Map<string, Position>
   /** Orders with a live status, by client order id, in insertion (cycle, leg) order. */
   live?: Map<string, OrderRow>
+  /** The last recentOrders read, dropped by any order write. */
+  recent?: {since: number; rows: OrderRow[]}
 }
 
 const LIVE = new Set<OrderRowStatus>(['intent', 'sent', 'open'])
@@ -103,6 +105,7 @@ export class StateStore {
       updateOrder: p('UPDATE orders SET status = @status, exchange_order_id = @exchange_order_id, filled = @filled, average_price = @average_price, fee = @fee, error = @error WHERE client_order_id = @client_order_id'),
       liveOrders: p("SELECT * FROM orders WHERE status IN ('intent', 'sent', 'open') ORDER BY cycle, leg"),
       cycleOrders: p('SELECT * FROM orders WHERE cycle = ? ORDER BY leg'),
+      cycleOrderCount: p('SELECT count(*) FROM orders WHERE cycle = ?').pluck(),
       hasOrder: p('SELECT 1 FROM orders WHERE client_order_id = ?').pluck(),
       adoptedCount: p("SELECT count(*) FROM orders WHERE cycle = ? AND action = 'adopted'").pluck(),
       recentOrders: p("SELECT * FROM orders WHERE time >= ? AND status NOT IN ('rejected', 'abandoned') ORDER BY time, cycle, leg"),
@@ -184,12 +187,19 @@ export class StateStore {
   insertOrder(row: Omit<OrderRow, 'exchange_order_id' | 'filled' | 'average_price' | 'fee' | 'error'>): void {
     const full = {schedule_id: null, ...row}
     this.s.insertOrder.run(full)
+    this.ordersChanged(full.schedule_id)
     this.trackLive({...full, exchange_order_id: null, filled: 0, average_price: null, fee: 0, error: null})
   }
 
   updateOrder(row: OrderRow): void {
     this.s.updateOrder.run(row)
+    this.ordersChanged(row.schedule_id)
     this.trackLive(row)
+  }
+
+  private ordersChanged(scheduleId: string | null | undefined): void {
+    this.cache.recent = undefined
+    this.routes.sliceChanged(scheduleId)
   }
 
   /** Orders that may still change: intents not yet confirmed, sent and open orders (in cycle, leg order). */
@@ -218,8 +228,23 @@ export class StateStore {
     return this.s.cycleOrders.all(cycle) as OrderRow[]
   }
 
+  cycleOrderCount(cycle: number): number {
+    return this.s.cycleOrderCount.get(cycle) as number
+  }
+
+  /** Orders since a time, not rejected or abandoned, oldest first: the duplicate window, read every cycle. */
   recentOrders(sinceTime: number): OrderRow[] {
-    return this.s.recentOrders.all(sinceTime) as OrderRow[]
+    const cached = this.cache.recent
+    // The window only moves forward: what was read for an earlier start still holds every row, until an order is written.
+    if (cached && cached.since <= sinceTime) {
+      let i = 0
+      while (i < cached.rows.length && cached.rows[i].time < sinceTime) i++
+      return cached.rows.slice(i)
+    }
+
+    const rows = this.s.recentOrders.all(sinceTime) as OrderRow[]
+    this.cache.recent = {since: sinceTime, rows}
+    return rows.slice()
   }
 
 

@@ -30,7 +30,7 @@ export function record(engine: Engine, at: CycleAt, o: CycleOutcome): CycleRepor
   const report: Omit<CycleReport, 'audit'> = {
     cycle: at.cycle, time: at.now, equity: p.equity, cash: p.cash,
     exposurePct: before, exposureAfterPct: o.plan?.exposureAfterPct ?? before,
-    capPct: engine.config.policy.risk.max_total_at_risk_pct, orders: o.planStored ? store.cycleOrders(at.cycle).length : 0,
+    capPct: engine.config.policy.risk.max_total_at_risk_pct, orders: o.planStored ? store.cycleOrderCount(at.cycle) : 0,
     denied: o.plan?.denied.length ?? 0, fills: o.fills, halted: o.halted, resumed: at.resumed,
     pnl: first === null ? 0 : p.equity - Number(first),
     eligible: (o.universe?.eligible.length ?? 0) - forced, forced, excluded: o.universe?.excluded.length ?? 0, trimFailures: o.trimFailures,
