@@ -3,6 +3,8 @@ import {execute, finish, type Execution, fillTerms, type SimFill, type SimOrder}
 import {Ledger} from './ledger.js'
 import type {SimSnapshot, SimStore} from './store.js'
 
+const RECENT = 64
+
 /** What fills an order on a bar: its market's rules and fees, the slippage of its tier, the volume cap. */
 export interface FillContext {
   market(symbol: string): MarketInfo | undefined
@@ -20,6 +22,8 @@ export class OrderBook {
   readonly ledger: Ledger
   private open: SimOrder[]
   private fillSeq: number
+  /** Orders done in this process, the newest RECENT of them: the reconcile that follows a fill asks for each. */
+  private readonly done = new Map<string, SimOrder>()
 
   constructor(snap: SimSnapshot, private readonly store: SimStore, private readonly marketOf: (symbol: string) => {base: string; quote: string}) {
     this.ledger = new Ledger(snap.balances, (cur, total) => store.saveBalance(cur, total))
@@ -33,11 +37,17 @@ export class OrderBook {
   }
 
   get(id: string): SimOrder | undefined {
-    return this.open.find((o) => o.id === id) ?? this.store.order(id)
+    return this.open.find((o) => o.id === id) ?? this.done.get(id) ?? this.store.order(id)
   }
 
   getByClientId(clientOrderId: string): SimOrder | undefined {
     return this.open.find((o) => o.clientOrderId === clientOrderId) ?? this.store.orderByClientId(clientOrderId)
+  }
+
+  /** A done order never changes again: it is served from memory while it is among the newest. */
+  private retire(o: SimOrder): void {
+    this.done.set(o.id, o)
+    if (this.done.size > RECENT) this.done.delete(this.done.keys().next().value!)
   }
 
   /** The currency an order reserves: quote for a buy, base for a sell. */
@@ -51,6 +61,8 @@ export class OrderBook {
     if (o.status === 'open') {
       this.open.push(o)
       this.ledger.hold(this.holdCurrency(o), o.reserved)
+    } else {
+      this.retire(o)
     }
 
     this.store.saveOrder(o)
@@ -59,6 +71,7 @@ export class OrderBook {
   cancel(o: SimOrder, now: number): void {
     finish(o, 'canceled', null, this.ledger, this.marketOf(o.symbol), now)
     this.open = this.open.filter((x) => x !== o)
+    this.retire(o)
     this.store.saveOrder(o)
   }
 
@@ -97,6 +110,7 @@ export class OrderBook {
         this.store.saveOrder(o)
       }
 
+      for (const o of this.open) if (o.status !== 'open') this.retire(o)
       this.open = this.open.filter((o) => o.status === 'open')
     }
   }
