@@ -49,4 +49,20 @@ describe('universe eligibility', () => {
     const u = selectUniverse({...config, excluded_symbols: ['AVAX-USD']}, snapshotOf([ticker('AVAX-USD', 20, {quoteVolume24h: 1e9})]))
     assert.equal(u.excluded.find((x) => x.symbol === 'AVAX-USD')?.code, 'EXCLUDED_BY_CONFIG')
   })
+
+  it('names the symbols whose status changed since the previous one, eligible ones first, and only those', () => {
+    const snap = snapshotOf([
+      ticker('BTC-USD', 40000),
+      ticker('AVAX-USD', 20, {quoteVolume24h: 50e6}),
+      ticker('LINK-USD', 15, {quoteVolume24h: 9e6}),
+    ])
+    const first = selectUniverse(config, snap)
+    const all = Object.values(config.tiers).flatMap((t) => t.symbols)
+    assert.equal(first.changed.length, all.length, 'with nothing before, every symbol is new')
+    const before = new Map([...first.eligible.map((e) => [e.symbol, e.forced ? 'forced' : 'eligible'] as const), ...first.excluded.map((x) => [x.symbol, x.code] as const)])
+    assert.deepEqual(selectUniverse(config, snap, (s) => before.get(s)).changed, [], 'the same market: no change')
+    const later = snapshotOf([ticker('BTC-USD', 40000), ticker('AVAX-USD', 20, {quoteVolume24h: 1e6}), ticker('LINK-USD', 15, {quoteVolume24h: 20e6})])
+    const u = selectUniverse(config, later, (s) => before.get(s))
+    assert.deepEqual(u.changed.map((x) => [x.symbol, 'code' in x ? x.code : 'eligible']), [['LINK-USD', 'eligible'], ['AVAX-USD', 'LOW_VOLUME']])
+  })
 })

@@ -23,6 +23,8 @@ export interface ExcludedSymbol {
 export interface Universe {
   eligible: EligibleSymbol[]
   excluded: ExcludedSymbol[]
+  /** The symbols whose status differs from `previous`'s (what is audited): the eligible ones first. */
+  changed: (EligibleSymbol | ExcludedSymbol)[]
 }
 
 /** symbol -> tier name, from universe.yaml (the validator guarantees each symbol is in exactly one tier). */
@@ -65,7 +67,10 @@ export function selectUniverse(config: UniverseConfig, market: MarketSnapshot, p
   const band = config.hysteresis_pct / 100
   const eligible: EligibleSymbol[] = []
   const excluded: ExcludedSymbol[] = []
+  const changed: EligibleSymbol[] = []
+  const changedOut: ExcludedSymbol[] = []
   for (const {symbol, def, banned, entry} of rosterOf(config)) {
+    const was = previous(symbol)
     const t = market.tickers.get(symbol)
     let code: ExclusionCode | null = null
     let value: number | undefined
@@ -74,18 +79,23 @@ export function selectUniverse(config: UniverseConfig, market: MarketSnapshot, p
     else if (!market.markets.has(symbol)) code = 'NOT_LISTED'
     else if (!t || !(t.last > 0) || !(t.bid > 0) || !(t.ask >= t.bid)) code = 'NO_QUOTE'
     else if (!entry.forced) {
-      const was = previous(symbol)
       const strict = was === 'LOW_VOLUME' || was === 'WIDE_SPREAD' ? band : 0
       const spreadPct = ((t.ask - t.bid) / ((t.ask + t.bid) / 2)) * 100
       if (t.quoteVolume24h < def.min_24h_quote_volume * (1 + strict)) [code, value, limit] = ['LOW_VOLUME', t.quoteVolume24h, def.min_24h_quote_volume * (1 + strict)]
       else if (spreadPct > def.max_spread_pct * (1 - strict)) [code, value, limit] = ['WIDE_SPREAD', spreadPct, def.max_spread_pct * (1 - strict)]
     }
 
-    if (code === null) eligible.push(entry)
-    else excluded.push({symbol, tier: entry.tier, code, value, limit})
+    if (code === null) {
+      eligible.push(entry)
+      if (was !== (entry.forced ? 'forced' : 'eligible')) changed.push(entry)
+    } else {
+      const x = {symbol, tier: entry.tier, code, value, limit}
+      excluded.push(x)
+      if (was !== code) changedOut.push(x)
+    }
   }
 
-  return {eligible, excluded}
+  return {eligible, excluded, changed: [...changed, ...changedOut]}
 }
 
 /** Why a symbol is excluded, in words (built only when it is shown or audited). */

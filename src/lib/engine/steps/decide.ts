@@ -9,16 +9,11 @@ import {feedSignals, type Snapshot} from './snapshot.js'
 export function universe(engine: Engine, at: CycleAt, snap: Snapshot): Universe {
   const known = engine.eligibility
   const u = selectUniverse(engine.config.universe, snap.market, (s) => known.get(s) as EligibilityStatus | undefined)
-  const changes: {symbol: string; status: 'eligible' | 'forced' | 'excluded'; key: EligibilityStatus; reason: string}[] = []
-  for (const e of u.eligible) {
-    const key = e.forced ? 'forced' : 'eligible'
-    if (known.get(e.symbol) !== key) changes.push({symbol: e.symbol, status: key, key, reason: e.forced ? 'force_eligible_symbols: bypasses liquidity filters' : 'passes liquidity filters'})
-  }
-
-  for (const x of u.excluded) {
-    if (known.get(x.symbol) !== x.code) changes.push({symbol: x.symbol, status: 'excluded', key: x.code, reason: `${x.code}: ${exclusionReason(x)}`})
-  }
-
+  const changes = u.changed.map((x): {symbol: string; status: 'eligible' | 'forced' | 'excluded'; key: EligibilityStatus; reason: string} => {
+    if ('code' in x) return {symbol: x.symbol, status: 'excluded', key: x.code, reason: `${x.code}: ${exclusionReason(x)}`}
+    const status = x.forced ? 'forced' : 'eligible'
+    return {symbol: x.symbol, status, key: status, reason: x.forced ? 'force_eligible_symbols: bypasses liquidity filters' : 'passes liquidity filters'}
+  })
   if (changes.length === 0) return u
   engine.store.transaction(() => {
     for (const c of changes) {
