@@ -9,7 +9,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = path.join(ROOT, 'bin', 'run.js')
-const RUNS = 3
+const RUNS = 5
 const TARGETS = {symbolBarsPerSecond: 1_000_000, msPerCycle26: 0.25, rssGrowthMb: 10}
 
 /** Writes `symbols` generated symbols of `bars` hourly bars as CSV files and a config trading them (one tier). */
