@@ -69,7 +69,7 @@ export interface CandleBatch {
   readonly to: readonly number[]
 }
 
-export function candleAt(c: BarColumns, i: number): Candle {
+function candleAt(c: BarColumns, i: number): Candle {
   return {time: c.time[i], open: c.open[i], high: c.high[i], low: c.low[i], close: c.close[i], volume: c.volume[i]}
 }
 

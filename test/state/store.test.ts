@@ -45,6 +45,73 @@ describe('state store', () => {
     assert.ok(Math.abs(pos.cost - 302 * 0.75) < 1e-9)
     store.close()
   })
+
+  // A second connection reads the file itself: the cached answers must equal it after every write.
+  it('answers the duplicate window, TWAP slice progress and a cycle\'s conversions exactly as a fresh read of the file, through 400 random writes and rolled-back transactions', () => {
+    const store = StateStore.open(t.dir)
+    let seed = 7
+    const rand = () => {
+      const r = mulberry32(seed)
+      seed = r.state
+      return r.value
+    }
+
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]
+    const schedules = ['s1', 's2', 's3']
+    store.transaction(() => {
+      for (const id of schedules) store.routes.insertSchedule({id, cycle: 1, time: 1000, symbol: 'BTC-USD', side: 'sell', total: 10, slices: 4, spacing_ms: 60_000, sent: 0, next_at: 1000, action: 'trim', reason: 't', status: 'active'})
+    })
+    const orders: OrderRow[] = []
+    let now = 1000
+    for (let step = 0; step < 400; step++) {
+      now += Math.floor(rand() * 3) * 1000
+      const cycle = Math.floor(now / 1000)
+      const write = () => {
+        const r = rand()
+        if (r < 0.35 || orders.length === 0) {
+          const row = {client_order_id: `o${step}`, cycle, leg: orders.length, time: now, symbol: 'BTC-USD', side: 'sell' as const, type: 'market' as const, amount: 1 + Math.floor(rand() * 3), price: 100, action: 'trim', reason: 't', status: 'intent' as const, schedule_id: rand() < 0.6 ? pick(schedules) : null}
+          store.insertOrder(row)
+          orders.push({...row, exchange_order_id: null, filled: 0, average_price: null, fee: 0, error: null})
+        } else if (r < 0.85) {
+          const o = pick(orders)
+          const status = pick(['sent', 'open', 'closed', 'canceled', 'rejected', 'abandoned'] as const)
+          const filled = status === 'rejected' || status === 'abandoned' ? 0 : Math.min(o.amount, o.filled + Math.floor(rand() * 2))
+          Object.assign(o, {status, filled, error: status === 'rejected' ? 'NO' : null})
+          store.updateOrder({...o})
+        } else {
+          store.routes.insertConversion({id: `c${step}`, cycle, leg: 0, time: now, from_ccy: 'USDC', to_ccy: 'USD', amount: 1, symbol: 'USDC-USD', action: 'convert', reason: 't', status: 'intent'})
+        }
+      }
+
+      if (rand() < 0.1) {
+        const before = orders.map((o) => ({...o}))
+        assert.throws(() => store.transaction(() => {
+          write()
+          throw new Error('rolled back')
+        }), /rolled back/)
+        orders.splice(0, orders.length, ...before.filter((o) => o.client_order_id !== `o${step}`))
+      } else {
+        store.transaction(write)
+      }
+
+      const fresh = StateStore.open(t.dir)
+      try {
+        const since = now - Math.floor(rand() * 4) * 1000
+        assert.deepEqual(store.recentOrders(since), fresh.recentOrders(since), `recent orders since ${since}, step ${step}`)
+        for (const id of schedules) {
+          assert.deepEqual(store.routes.sliceProgress(id), fresh.routes.sliceProgress(id), `progress of ${id}, step ${step}`)
+          assert.equal(store.routes.lastSliceFailure(id), fresh.routes.lastSliceFailure(id), `last failure of ${id}, step ${step}`)
+        }
+
+        for (const c of [cycle - 1, cycle, cycle + 1]) assert.deepEqual(store.routes.cycleConversions(c), fresh.routes.cycleConversions(c), `conversions of cycle ${c}, step ${step}`)
+        assert.equal(store.cycleOrderCount(cycle), fresh.cycleOrders(cycle).length)
+      } finally {
+        fresh.close()
+      }
+    }
+
+    store.close()
+  })
 })
 
 describe('audit log', () => {
@@ -124,78 +191,5 @@ describe('state dir lock', () => {
     assert.equal(readFileSync(lock.file, 'utf8').split(' ')[0], String(process.pid))
     lock.release()
     assert.equal(existsSync(lock.file), false)
-  })
-})
-
-describe('state store: what it keeps in memory', () => {
-  let t: ReturnType<typeof tempDir>
-  beforeEach(() => { t = tempDir() })
-  afterEach(() => t.cleanup())
-
-  // A second connection reads the file itself: the cached answers must equal it after every write.
-  it('answers the duplicate window, TWAP slice progress and a cycle\'s conversions exactly as a fresh read of the file, through 400 random writes and rolled-back transactions', () => {
-    const store = StateStore.open(t.dir)
-    let seed = 7
-    const rand = () => {
-      const r = mulberry32(seed)
-      seed = r.state
-      return r.value
-    }
-
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]
-    const schedules = ['s1', 's2', 's3']
-    store.transaction(() => {
-      for (const id of schedules) store.routes.insertSchedule({id, cycle: 1, time: 1000, symbol: 'BTC-USD', side: 'sell', total: 10, slices: 4, spacing_ms: 60_000, sent: 0, next_at: 1000, action: 'trim', reason: 't', status: 'active'})
-    })
-    const orders: OrderRow[] = []
-    let now = 1000
-    for (let step = 0; step < 400; step++) {
-      now += Math.floor(rand() * 3) * 1000
-      const cycle = Math.floor(now / 1000)
-      const write = () => {
-        const r = rand()
-        if (r < 0.35 || orders.length === 0) {
-          const row = {client_order_id: `o${step}`, cycle, leg: orders.length, time: now, symbol: 'BTC-USD', side: 'sell' as const, type: 'market' as const, amount: 1 + Math.floor(rand() * 3), price: 100, action: 'trim', reason: 't', status: 'intent' as const, schedule_id: rand() < 0.6 ? pick(schedules) : null}
-          store.insertOrder(row)
-          orders.push({...row, exchange_order_id: null, filled: 0, average_price: null, fee: 0, error: null})
-        } else if (r < 0.85) {
-          const o = pick(orders)
-          const status = pick(['sent', 'open', 'closed', 'canceled', 'rejected', 'abandoned'] as const)
-          const filled = status === 'rejected' || status === 'abandoned' ? 0 : Math.min(o.amount, o.filled + Math.floor(rand() * 2))
-          Object.assign(o, {status, filled, error: status === 'rejected' ? 'NO' : null})
-          store.updateOrder({...o})
-        } else {
-          store.routes.insertConversion({id: `c${step}`, cycle, leg: 0, time: now, from_ccy: 'USDC', to_ccy: 'USD', amount: 1, symbol: 'USDC-USD', action: 'convert', reason: 't', status: 'intent'})
-        }
-      }
-
-      if (rand() < 0.1) {
-        const before = orders.map((o) => ({...o}))
-        assert.throws(() => store.transaction(() => {
-          write()
-          throw new Error('rolled back')
-        }), /rolled back/)
-        orders.splice(0, orders.length, ...before.filter((o) => o.client_order_id !== `o${step}`))
-      } else {
-        store.transaction(write)
-      }
-
-      const fresh = StateStore.open(t.dir)
-      try {
-        const since = now - Math.floor(rand() * 4) * 1000
-        assert.deepEqual(store.recentOrders(since), fresh.recentOrders(since), `recent orders since ${since}, step ${step}`)
-        for (const id of schedules) {
-          assert.deepEqual(store.routes.sliceProgress(id), fresh.routes.sliceProgress(id), `progress of ${id}, step ${step}`)
-          assert.equal(store.routes.lastSliceFailure(id), fresh.routes.lastSliceFailure(id), `last failure of ${id}, step ${step}`)
-        }
-
-        for (const c of [cycle - 1, cycle, cycle + 1]) assert.deepEqual(store.routes.cycleConversions(c), fresh.routes.cycleConversions(c), `conversions of cycle ${c}, step ${step}`)
-        assert.equal(store.cycleOrderCount(cycle), fresh.cycleOrders(cycle).length)
-      } finally {
-        fresh.close()
-      }
-    }
-
-    store.close()
   })
 })

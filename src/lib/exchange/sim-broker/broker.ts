@@ -88,35 +88,34 @@ export class SimBroker implements Broker {
    */
   async createOrder(req: OrderRequest): Promise<OrderState> {
     await this.sync()
+    const known = this.book.getByClientId(req.clientOrderId)
+    if (known) return publicState(known)
     const info = (await this.opts.market.markets()).get(req.symbol)
     const ticker = (await this.opts.market.tickers([req.symbol])).get(req.symbol)
     if (!info || !ticker) throw new ExchangeError(`the sim has no market ${req.symbol}`, 'rejected', 'UNKNOWN_SYMBOL')
-    // The look-up of an earlier order with this id and the new order share one transaction (one lock, not two).
-    return this.mutate(() => {
-      const known = this.book.getByClientId(req.clientOrderId)
-      if (known) return publicState(known)
-      const now = this.opts.clock.now()
-      const {clientOrderId, symbol, side, type, amount} = req
-      const mid = (ticker.bid + ticker.ask) / 2
-      const o: SimOrder = {
-        ...{id: '', seq: 0, clientOrderId, symbol, side, type, amount, price: type === 'limit' ? (req.price ?? null) : null, filled: 0, averagePrice: null, fee: 0},
-        ...{status: 'open', reason: null, createdAt: now, updatedAt: now, reserved: 0, halfSpreadBps: mid > 0 ? ((ticker.ask - ticker.bid) / 2 / mid) * 1e4 : 0, lastBar: now - 1},
-      }
-      let reason = orderProblem(o, info, ticker.last)
-      const rate = this.opts.settings.faults.reject_order_rate
-      if (reason === null && rate > 0 && this.draw() < rate) reason = 'SIM_FAULT'
-      if (reason === null) {
-        o.reserved = reservationFor(o, ticker.ask, info, this.slippageBps(symbol))
-        if (o.reserved > this.book.ledger.free(this.book.holdCurrency(o))) reason = 'INSUFFICIENT_FUNDS'
-      }
+    const now = this.opts.clock.now()
+    const {clientOrderId, symbol, side, type, amount} = req
+    const mid = (ticker.bid + ticker.ask) / 2
+    const o: SimOrder = {
+      ...{id: '', seq: 0, clientOrderId, symbol, side, type, amount, price: type === 'limit' ? (req.price ?? null) : null, filled: 0, averagePrice: null, fee: 0},
+      ...{status: 'open', reason: null, createdAt: now, updatedAt: now, reserved: 0, halfSpreadBps: mid > 0 ? ((ticker.ask - ticker.bid) / 2 / mid) * 1e4 : 0, lastBar: now - 1},
+    }
+    let reason = orderProblem(o, info, ticker.last)
+    const rate = this.opts.settings.faults.reject_order_rate
+    if (reason === null && rate > 0 && this.draw() < rate) reason = 'SIM_FAULT'
+    if (reason === null) {
+      o.reserved = reservationFor(o, ticker.ask, info, this.slippageBps(symbol))
+      if (o.reserved > this.book.ledger.free(this.book.holdCurrency(o))) reason = 'INSUFFICIENT_FUNDS'
+    }
 
-      if (reason !== null) [o.status, o.reason, o.reserved] = ['rejected', reason, 0]
+    if (reason !== null) [o.status, o.reason, o.reserved] = ['rejected', reason, 0]
+    this.mutate(() => {
       o.seq = ++this.counters.orderSeq
       o.id = `sim-${o.seq}`
       this.book.add(o)
       this.store.saveCounters(this.counters)
-      return publicState(o)
     })
+    return publicState(o)
   }
 
   async fetchOrder(id: string, _symbol?: string): Promise<OrderState> {
