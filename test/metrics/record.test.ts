@@ -25,6 +25,27 @@ const report: CycleReport = {
 }
 
 describe('metrics recorder', function () {
+  it('what the loop records between two reads is in the next read, once: counters add up, gauges show the latest, a reset drops old series', async function () {
+    const {registry, m} = fresh()
+    const requests = async () => sampleValue(await read(registry), 'bot_exchange_requests_total', {operation: 'tickers'})
+    for (let i = 0; i < 3; i++) m.exchangeRequests.inc({operation: 'tickers'})
+    assert.equal(await requests(), 3)
+    assert.equal(await requests(), 3, 'a second read adds nothing')
+    m.exchangeRequests.inc({operation: 'tickers'}, 2)
+    m.httpRequests.inc(5)
+    assert.equal(await requests(), 5)
+    assert.equal(sampleValue(await read(registry), 'bot_exchange_http_requests_total', {}), 5)
+    recordPositions(m, report.positions)
+    m.equity.set(1)
+    m.equity.set(2)
+    recordPositions(m, [{symbol: 'SOL-USD', tier: 'tier2', value: 7}])
+    const e = await read(registry)
+    assert.equal(sampleValue(e, 'bot_equity', {}), 2)
+    assert.deepEqual(samplesNamed(e, 'bot_position_value').map((x) => [x.labels.symbol, x.value]), [['SOL-USD', 7]])
+    assert.throws(() => m.exchangeRequests.inc({operation: 'tickers'}, -1), /bot_exchange_requests_total cannot be increased by -1/)
+    assert.equal(await requests(), 5, 'a refused increment changes nothing')
+  })
+
   it('every counter series of a closed label set exists from the start, at 0', async function () {
     const {registry} = fresh()
     const e = await read(registry)

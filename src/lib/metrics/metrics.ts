@@ -104,31 +104,107 @@ interface Definition {
   help: string
 }
 
+/**
+ * The latest values, or the increments not yet handed over, by label set. Updates land here as plain numbers
+ * and reach prom-client when the registry is read (each metric's `collect` hook, run by every scrape and
+ * push): the loop's updates cost no label hashing, and whoever reads the registry sees the same values.
+ */
+class Tally<L extends Labels> {
+  private readonly entries = new Map<string, {labels: L; value: number}>()
+
+  constructor(private readonly labelNames: readonly string[]) {}
+
+  set(labels: L, value: number): void {
+    this.entry(labels).value = value
+  }
+
+  add(labels: L, value: number): void {
+    this.entry(labels).value += value
+  }
+
+  clear(): void {
+    this.entries.clear()
+  }
+
+  values(): IterableIterator<{labels: L; value: number}> {
+    return this.entries.values()
+  }
+
+  private entry(labels: L): {labels: L; value: number} {
+    let key = ''
+    for (const name of this.labelNames) key += `${labels[name]}\u0000`
+    let entry = this.entries.get(key)
+    if (!entry) {
+      entry = {labels: {...labels}, value: 0}
+      this.entries.set(key, entry)
+    }
+
+    return entry
+  }
+}
+
+/** prom-client refuses these when handed over; refused here, where the caller is. */
+function checkIncrement(name: string, value: number): void {
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} cannot be increased by ${value}`)
+}
+
 /** A counter whose label values are closed sets: every combination exists from the start, at 0. */
 function closedCounter<L extends Labels>(registry: Registry, def: Definition & {labels: {[K in keyof L]: readonly L[K][]}}): LabeledCounter<L> {
   const labelNames = Object.keys(def.labels)
-  const counter = new Counter({name: def.name, help: def.help, labelNames, registers: [registry]})
+  const pending = new Tally<L>(labelNames)
+  const counter = new Counter({name: def.name, help: def.help, labelNames, registers: [registry], collect() {
+    for (const e of pending.values()) {
+      if (e.value > 0) this.inc(e.labels, e.value)
+      e.value = 0
+    }
+  }})
   for (const labels of combinations(def.labels)) counter.inc(labels, 0)
-  return counter
+  return {inc: (labels, value = 1) => {
+    checkIncrement(def.name, value)
+    pending.add(labels, value)
+  }}
 }
 
 function closedGauge<L extends Labels>(registry: Registry, def: Definition & {labels: {[K in keyof L]: readonly L[K][]}}): LabeledGauge<L> {
-  const gauge = new Gauge({name: def.name, help: def.help, labelNames: Object.keys(def.labels), registers: [registry]})
+  const gauge = labeledGauge<L>(registry, def, Object.keys(def.labels))
   for (const labels of combinations(def.labels)) gauge.set(labels, 0)
   return gauge
 }
 
 /** A gauge whose label values are bounded by configuration (symbols, tiers), so not known here. */
 function openGauge<K extends string>(registry: Registry, def: Definition & {labelNames: readonly K[]}): LabeledGauge<Record<K, string>> {
-  return new Gauge({name: def.name, help: def.help, labelNames: def.labelNames, registers: [registry]})
+  return labeledGauge(registry, def, def.labelNames)
+}
+
+function labeledGauge<L extends Labels>(registry: Registry, def: Definition, labelNames: readonly string[]): LabeledGauge<L> {
+  const latest = new Tally<L>(labelNames)
+  new Gauge({name: def.name, help: def.help, labelNames, registers: [registry], collect() {
+    this.reset()
+    for (const e of latest.values()) this.set(e.labels, e.value)
+  }})
+  return {set: (labels, value) => latest.set(labels, value), reset: () => latest.clear()}
 }
 
 function gauge(registry: Registry, def: Definition): PlainGauge {
-  return new Gauge({...def, registers: [registry]})
+  let latest = 0
+  new Gauge({...def, registers: [registry], collect() {
+    this.set(latest)
+  }})
+  return {set: (value) => {
+    latest = value
+  }}
 }
 
 function counter(registry: Registry, def: Definition): PlainCounter {
-  return new Counter({...def, registers: [registry]})
+  let pending = 0
+  new Counter({...def, registers: [registry], collect() {
+    if (pending > 0) this.inc(pending)
+    pending = 0
+  }})
+  return {inc: (value = 1) => {
+    checkIncrement(def.name, value)
+    pending += value
+  }}
 }
 
 function combinations<L extends Labels>(sets: {[K in keyof L]: readonly L[K][]}): L[] {
