@@ -63,7 +63,8 @@ export default class Run extends BotCommand {
           if (line !== null) say(eventLevel(e), line)
           if (spinner && e.type === 'cycle') spinner.text = `cycle ${e.report.cycle}`
         },
-        timing: (cycle, step, ms) => say('debug', `   cycle ${cycle} ${step} ${ms.toFixed(3)} ms`),
+        // Built only when shown: a replay runs eleven steps a cycle.
+        timing: !json && log.enabled('debug') ? (cycle, step, ms) => say('debug', `   cycle ${cycle} ${step} ${ms.toFixed(3)} ms`) : undefined,
         onStart: (info) => (json ? emit({type: 'start', ...info}) : say('info', `bot: ${info.description}; state ${info.stateDir}${info.resumedFrom ? `, resuming after cycle ${info.resumedFrom}` : ''}\n     signals: ${info.lookbacks}`)),
       })
       spinner?.stop()
