@@ -9,6 +9,8 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = path.join(ROOT, 'bin', 'run.js')
+/** The loop, for the runs made in a process of their own. */
+const LOOP_URL = pathToFileURL(path.join(ROOT, 'dist/lib/engine/loop.js')).href
 const RUNS = 5
 const TARGETS = {symbolBarsPerSecond: 1_000_000, msPerCycle26: 0.25, rssGrowthMb: 10}
 
@@ -71,7 +73,7 @@ function loopTime(configDir, tmp) {
  */
 function warmLoop(configDir, tmp, times) {
   const script = `
-    const {runBot} = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/lib/engine/loop.js')).href)})
+    const {runBot} = await import(${JSON.stringify(LOOP_URL)})
     const {openSync, writeSync, closeSync, rmSync} = await import('node:fs')
     const perCycle = []
     for (let run = 0; run < ${times}; run++) {
@@ -89,9 +91,7 @@ function warmLoop(configDir, tmp, times) {
       perCycle.push((to - from) / (cycles - 2))
     }
     console.log(JSON.stringify(perCycle))`
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {encoding: 'utf8', maxBuffer: 16 * 1024 * 1024})
-  if (r.status !== 0) throw new Error(`the warm-loop run exited ${r.status}: ${r.stderr}`)
-  return JSON.parse(r.stdout.trim().split('\n').at(-1))
+  return inChild('the warm-loop run', script)
 }
 
 /**
@@ -101,7 +101,7 @@ function warmLoop(configDir, tmp, times) {
  */
 function memoryOverTime(configDir, stateDir) {
   const script = `
-    const {runBot} = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/lib/engine/loop.js')).href)})
+    const {runBot} = await import(${JSON.stringify(LOOP_URL)})
     const samples = []
     let cycles = 0
     await runBot({configDir: ${JSON.stringify(configDir)}, stateDir: ${JSON.stringify(stateDir)}, stop: new AbortController().signal, observe: (e) => {
@@ -112,8 +112,13 @@ function memoryOverTime(configDir, stateDir) {
       samples.push({asFound: asFound / 1e6, rss: rss / 1e6, heap: heapUsed / 1e6})
     }})
     console.log(JSON.stringify({cycles, samples}))`
-  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {encoding: 'utf8', maxBuffer: 16 * 1024 * 1024})
-  if (r.status !== 0) throw new Error(`the memory run exited ${r.status}: ${r.stderr}`)
+  return inChild('the memory run', script, ['--expose-gc'])
+}
+
+/** Runs an ES module script in a node process of its own; returns the JSON of its last output line. */
+function inChild(what, script, nodeFlags = []) {
+  const r = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script], {encoding: 'utf8', maxBuffer: 16 * 1024 * 1024})
+  if (r.status !== 0) throw new Error(`${what} exited ${r.status}: ${r.stderr}`)
   return JSON.parse(r.stdout.trim().split('\n').at(-1))
 }
 
